@@ -65,10 +65,9 @@ def tiny_zero_shot(tiny_config: ModelConfig) -> RoleClassifier:
 def tiny_trained(tiny_config: ModelConfig, tiny_zero_shot: RoleClassifier) -> RoleClassifier:
     """A classifier with a random linear head of the right shape on the tiny backbone."""
     n_labels = len(tiny_zero_shot.labels)
-    dim = tiny_zero_shot.encoder.dim
     rng = np.random.default_rng(0)
     head = {
-        "weight": rng.normal(size=(n_labels, 2 * dim + 1 + 2 * n_labels)).astype(np.float32),
+        "weight": rng.normal(size=(n_labels, tiny_zero_shot.n_features)).astype(np.float32),
         "bias": rng.normal(size=n_labels).astype(np.float32),
     }
     return RoleClassifier(config=tiny_config, head=head, encoder=tiny_zero_shot.encoder)

@@ -20,7 +20,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # error lines stay whole for grep
 
 ModelOpt = Annotated[
     str,
@@ -157,6 +157,427 @@ def _print_prediction(pred, title: str | None) -> None:  # noqa: ANN001
         console.print("[dim]evidence:[/]")
         for sentence in pred.evidence:
             console.print(f"  • {sentence}", highlight=False)
+
+
+@app.command("evaluate")
+def evaluate_cli(
+    data: Annotated[str, typer.Argument(help="A labelled CSV; '-' reads standard input.")],
+    label_column: Annotated[
+        str, typer.Option("--label-column", help="Column of the true role (any casing).")
+    ],
+    text_column: Annotated[
+        str, typer.Option("--text-column", help="Column of the posting's description.")
+    ],
+    title_column: Annotated[
+        str | None,
+        typer.Option("--title-column", help="Column of the posting's title (read with the text)."),
+    ] = None,
+    model: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help="Repeatable. A saved model directory, 'default', 'zero-shot', or "
+            "'tfidf-baseline' (TF-IDF + logistic regression trained on --baseline-train). "
+            "All models are run on the same rows. [default: default]",
+        ),
+    ] = None,
+    taxonomy: TaxonomyOpt = None,
+    json_out: Annotated[
+        str | None,
+        typer.Option("--json", help="Write the metrics as JSON to this file ('-': stdout)."),
+    ] = None,
+    report_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--report-dir",
+            help="Write report.md, figures (PNG) and misclassified.csv here "
+            "(one subfolder per model when there are several).",
+        ),
+    ] = None,
+    baseline_train: Annotated[
+        str | None,
+        typer.Option("--baseline-train", help="CSV to train 'tfidf-baseline' on (same columns)."),
+    ] = None,
+    baseline_filter: Annotated[
+        list[str] | None,
+        typer.Option("--baseline-filter", help="COL=VALUE: use only these training rows."),
+    ] = None,
+    row_filter: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--filter",
+            help="COL=VALUE, repeatable: evaluate only rows whose COL is VALUE "
+            "(values of one column are alternatives).",
+        ),
+    ] = None,
+    target_precision: Annotated[
+        float,
+        typer.Option(
+            "--target-precision",
+            min=0.0,
+            max=1.0,
+            help="Report the confidence threshold below which abstaining to Other reaches "
+            "this precision on the roles named.",
+        ),
+    ] = 0.9,
+    min_support: Annotated[
+        int,
+        typer.Option(
+            "--min-support", min=1, help="Roles with fewer rows are left out of macro-F1."
+        ),
+    ] = 1,
+) -> None:
+    """Measure models on a labelled CSV: accuracy, F1, calibration, coverage; side by side.
+
+    Examples:
+
+        role-classifier evaluate test.csv --label-column role --text-column description
+
+        role-classifier evaluate postings.csv --filter split=test --label-column title_label
+        --text-column description --title-column title -m zero-shot -m tfidf-baseline
+        --baseline-train postings.csv --baseline-filter split=train --report-dir reports/eval
+
+        role-classifier evaluate test.csv --label-column role --text-column text -m models/mine
+        --json metrics.json
+    """
+    from .evaluation import BASELINE_NAME, EvaluationError, evaluate, parse_filters
+
+    names = list(dict.fromkeys(model or ["default"]))
+    if BASELINE_NAME in names and baseline_train is None:
+        raise _fail(f"--model {BASELINE_NAME} needs --baseline-train CSV to train on")
+    try:
+        filters = parse_filters(row_filter)
+        train_filters = parse_filters(baseline_filter)
+        tax = load_taxonomy(taxonomy) if taxonomy is not None else None
+    except (EvaluationError, TaxonomyError) as exc:
+        raise _fail(str(exc)) from exc
+    models = [
+        name if name == BASELINE_NAME else (name, load_model(name, taxonomy)) for name in names
+    ]
+    try:
+        result = evaluate(
+            data,
+            label_column,
+            text_column,
+            title_column,
+            models=models,
+            taxonomy=tax,
+            filters=filters,
+            baseline_train=baseline_train,
+            baseline_filters=train_filters,
+            target_precision=target_precision,
+            min_support=min_support,
+            report_dir=report_dir,
+            progress=err.is_terminal,
+        )
+    except (EvaluationError, EmptyTextError, OSError) as exc:
+        raise _fail(str(exc)) from exc
+    results = result["models"] if "models" in result else [result]
+    text = json.dumps(result, indent=2, ensure_ascii=False) + "\n"
+    if json_out == "-":
+        typer.echo(text, nl=False)
+    else:
+        if json_out is not None:
+            try:
+                Path(json_out).write_text(text, encoding="utf-8")
+            except OSError as exc:
+                raise _fail(f"cannot write {json_out}: {exc.strerror or exc}") from exc
+        _print_evaluation(results)
+    for m in results:
+        for warning in m["warnings"]:
+            err.print(f"[yellow]warning ({m['model']}):[/] {warning}", highlight=False)
+    if report_dir is not None:
+        err.print(f"report: {report_dir / 'report.md'}", highlight=False)
+
+
+def _print_evaluation(results: list[dict]) -> None:
+    console = Console()
+    if not console.is_terminal:  # piped or captured: don't squeeze the table into 80 columns
+        console = Console(width=max(console.width, 140))
+    first = results[0]
+    rows = first["rows"]
+    console.print(
+        f"[dim]{rows['evaluated']} rows evaluated ({rows['total']} in the file, "
+        f"{rows['filtered_out']} filtered out, {rows['unknown_label']} unknown labels, "
+        f"{rows['errors']} errors)[/]",
+        highlight=False,
+    )
+    if first["unknown_labels"]:
+        shown = ", ".join(f"{k} ({v})" for k, v in sorted(first["unknown_labels"].items()))
+        console.print(f"[yellow]labels not in the taxonomy (excluded):[/] {shown}", highlight=False)
+    target = first["coverage"]["target_precision"]
+    table = Table(title="Evaluation", title_justify="left")
+    table.add_column("model")
+    for name in ("n", "accuracy", "macro-F1", "weighted-F1", "ECE", "top-2"):
+        table.add_column(name, justify="right")
+    table.add_column(f"threshold for P≥{target:.2f}", justify="right")
+    table.add_column("coverage", justify="right")
+    for m in results:
+        cov = m["coverage"]
+        reached = cov["threshold"] is not None
+        reach = [f"{cov['threshold']:.3f}", f"{cov['coverage']:.3f}"] if reached else ["–", "–"]
+        table.add_row(
+            m["model"],
+            str(m["n"]),
+            *(f"{m[k]:.3f}" for k in ("accuracy", "macro_f1", "weighted_f1", "ece")),
+            f"{m['top2_accuracy']:.3f}",
+            *reach,
+        )
+    console.print(table)
+    roles = Table(title="F1 per role", title_justify="left")
+    roles.add_column("role")
+    roles.add_column("support", justify="right")
+    for m in results:
+        roles.add_column(m["model"], justify="right")
+    for label, v in first["per_label"].items():
+        f1s = (f"{m['per_label'][label]['f1']:.3f}" for m in results)
+        roles.add_row(label, str(v["support"]), *f1s)
+    console.print(roles)
+    if first["excluded_labels"]:
+        why = "no rows" if first["min_support"] <= 1 else f"fewer than {first['min_support']} rows"
+        console.print(
+            f"[dim]excluded from macro-F1 ({why}): {', '.join(first['excluded_labels'])}[/]",
+            highlight=False,
+        )
+
+
+@app.command("label-csv")
+def label_csv_cli(
+    input_file: Annotated[
+        str, typer.Argument(metavar="INPUT", help="A CSV with a header row; '-' reads stdin.")
+    ],
+    output_file: Annotated[
+        str,
+        typer.Argument(
+            metavar="OUTPUT",
+            help="Where to write: .csv, .jsonl or .parquet (by extension); '-' writes to stdout.",
+        ),
+    ],
+    text_column: Annotated[
+        str, typer.Option("--text-column", help="The column holding the posting text.")
+    ],
+    title_column: Annotated[
+        str | None, typer.Option("--title-column", help="The column holding its title.")
+    ] = None,
+    model: ModelOpt = "default",
+    taxonomy: TaxonomyOpt = None,
+    batch_size: Annotated[
+        int,
+        typer.Option(
+            "--batch-size", min=1, help="Rows classified, written and checkpointed together."
+        ),
+    ] = 64,
+    top_k: Annotated[
+        int,
+        typer.Option("--top-k", min=0, help="Runner-up roles per row: runner_up, runner_up_2..."),
+    ] = 1,
+    resume: Annotated[
+        bool,
+        typer.Option("--resume", help="Continue an interrupted run from OUTPUT.partial."),
+    ] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", min=1, help="CPU threads for the model (default: one per core)."),
+    ] = None,
+    output_format: Annotated[
+        str | None,
+        typer.Option("--format", help="csv, jsonl or parquet (default: from OUTPUT, csv for '-')."),
+    ] = None,
+) -> None:
+    """Label every row of a CSV with its predicted role, streaming, resumable.
+
+    Each row is written back untouched plus predicted_role, confidence, runner_up(s) and error.
+
+    error is empty when fine, 'warning: ...' when classified but worth a look (e.g. not UTF-8).
+
+    Bad rows are kept, with an error and no prediction. The summary goes to stderr.
+
+    Examples:
+
+        role-classifier label-csv jobs.csv out.csv --text-column description --title-column title
+
+        role-classifier label-csv jobs.csv labelled.parquet --text-column description --top-k 3
+
+        role-classifier label-csv jobs.csv labelled.csv --text-column description --resume
+
+        cat jobs.csv | role-classifier label-csv - - --text-column description > labelled.csv
+    """
+    from .batch import LabelCsvError, label_csv, output_format_for
+
+    clf = load_model(model, taxonomy)
+    with _rows_progress(err.is_terminal) as progress:
+        try:
+            summary = label_csv(
+                input_file,
+                output_file,
+                text_column=text_column,
+                title_column=title_column,
+                model=clf,
+                batch_size=batch_size,
+                top_k=top_k,
+                resume=resume,
+                workers=workers,
+                progress=progress,
+                output_format=output_format,
+            )
+        except LabelCsvError as exc:
+            raise _fail(str(exc)) from exc
+        except KeyboardInterrupt:
+            resumable = "-" not in (input_file, output_file) and (
+                output_format_for(output_file, output_format) != "parquet"
+            )
+            hint = " (rerun the same command with --resume to continue)" if resumable else ""
+            err.print(f"[yellow]interrupted[/]{hint}", highlight=False)
+            raise typer.Exit(130) from None
+    _print_label_summary(summary)
+
+
+def _rows_progress(enabled: bool):  # noqa: ANN202 - a context manager of a progress callback
+    """A rich progress bar (rows, rows/s, ETA) as a ``progress(done, total)`` callback."""
+    import contextlib
+    import time
+
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    @contextlib.contextmanager
+    def bar():  # noqa: ANN202
+        if not enabled:
+            yield None
+            return
+        columns = (
+            TextColumn("labelling"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+        )
+        with Progress(*columns, console=err) as progress:
+            start: dict[str, float] = {}
+
+            def update(done: int, total: int | None) -> None:
+                if not start:
+                    start.update(t=time.perf_counter(), done=done)
+                    start["task"] = progress.add_task("rows", total=total, completed=done, rate="")
+                    return
+                rate = (done - start["done"]) / max(time.perf_counter() - start["t"], 1e-9)
+                progress.update(int(start["task"]), completed=done, rate=f"{rate:,.1f} rows/s")
+
+            yield update
+
+    return bar()
+
+
+def _print_label_summary(s) -> None:  # noqa: ANN001 - batch.LabelSummary
+    resumed = f" ({s.resumed_from:,} by the interrupted run)" if s.resumed_from else ""
+    err.print(
+        f"[bold]labelled {s.rows:,} rows[/]{resumed} in {s.seconds:.1f} s "
+        f"({s.rows_per_second:,.1f} rows/s): {s.errors:,} errors, {s.warnings:,} warnings",
+        highlight=False,
+    )
+    if s.label_counts:
+        counts = ", ".join(f"{k} {v:,}" for k, v in s.label_counts.items())
+        err.print(f"  {counts}", highlight=False)
+    check = "ok" if s.rows == s.rows_written else "MISMATCH"
+    err.print(
+        f"  rows in {s.rows:,}, rows out {s.rows_written:,} ({check}) -> {s.output}",
+        highlight=False,
+    )
+    for note in s.notes:
+        err.print(f"  [yellow]note:[/] {note}", highlight=False)
+
+
+@app.command("train")
+def train_cli(
+    data: Annotated[list[Path], typer.Argument(help="Labelled CSVs (title, description, label).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Directory to save the model in.")],
+    config: Annotated[
+        Optional[Path], typer.Option("--config", help="Training config YAML.")
+    ] = Path("configs/train.yaml"),
+    taxonomy: TaxonomyOpt = None,
+    text_column: Annotated[str, typer.Option("--text-column")] = "description",
+    title_column: Annotated[str, typer.Option("--title-column")] = "title",
+    label_column: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--label-column",
+            help="Repeatable: each file uses the first of these columns it has. "
+            "[default: label, title_label]",
+        ),
+    ] = None,
+    filter_: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--filter",
+            help="COL=VALUE, repeatable: keep only matching rows of files that have COL "
+            "(e.g. split=train).",
+        ),
+    ] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="Overrides the config.")] = None,
+    c: Annotated[Optional[float], typer.Option("--c", help="Overrides the config.")] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an existing output directory.")
+    ] = False,
+) -> None:
+    """Fit and calibrate a classifier head on labelled postings, then save it.
+
+    Examples:
+
+        role-classifier train data/samples/postings.csv --output models/mine
+
+        role-classifier train data/samples/postings.csv ../shared/data/real-postings/postings.csv \
+            --filter split=train --output models/default --overwrite
+    """
+    import shlex
+
+    from .model_card import model_card
+    from .training import TrainConfig, TrainingDataError, load_training_data, train
+
+    if output.exists() and any(output.iterdir()) and not overwrite:
+        raise _fail(f"{output} exists and is not empty; pass --overwrite to replace it")
+    filters = _parse_filters(filter_)
+    try:
+        tax = load_taxonomy(taxonomy)
+        overrides = {"seed": seed, "c": c}
+        cfg = (
+            TrainConfig.from_yaml(config, **overrides)
+            if config is not None and config.exists()
+            else TrainConfig.from_dict({k: v for k, v in overrides.items() if v is not None})
+        )
+        labelled = load_training_data(
+            data,
+            tax,
+            text_column=text_column,
+            title_column=title_column,
+            label_columns=label_column or ("label", "title_label"),
+            filters=filters,
+        )
+    except (TaxonomyError, TrainingDataError, ValueError) as exc:
+        raise _fail(str(exc)) from exc
+    err.print(f"training on {len(labelled.labels)} postings: {labelled.counts()}", highlight=False)
+    clf = train(labelled, cfg, tax, progress=lambda msg: err.print(f"[dim]{msg}[/]"))
+    command = "role-classifier train " + shlex.join(sys.argv[2:])
+    clf.save_pretrained(output, model_card=model_card(clf, command))
+    err.print(f"saved to {output}")
+
+
+def _parse_filters(items: list[str] | None) -> dict[str, str]:
+    filters = {}
+    for item in items or []:
+        col, sep, value = item.partition("=")
+        if not sep or not col:
+            raise _fail(f"--filter takes COL=VALUE, got '{item}'")
+        filters[col] = value
+    return filters
 
 
 def main() -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from transformers import AutoModel, AutoTokenizer
+from transformers.utils import logging as hf_logging
 
 from .text import split_sentences
 
@@ -80,6 +81,7 @@ class Encoder:
         self.batch_size = batch_size
         if not 8 <= window_tokens <= 512:
             raise ValueError(f"window_tokens must be between 8 and 512, got {window_tokens}")
+        hf_logging.disable_progress_bar()  # no "Loading weights" bar on every command
         self.tokenizer = AutoTokenizer.from_pretrained(str(self.path), local_files_only=True)
         self.model = AutoModel.from_pretrained(str(self.path), local_files_only=True)
         self.model.eval()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,7 @@ from .text import EmptyTextError, Posting, clean_text
 
 __all__ = ["ModelConfig", "Prediction", "RoleClassifier", "DEFAULT_MODEL_DIR"]
 
+_NON_WORD = re.compile(r"[^a-z0-9+#]+")
 DEFAULT_MODEL_DIR = Path(__file__).parent / "default_model"
 FORMAT_VERSION = 1
 WEIGHTS_NAME = "head.safetensors"
@@ -53,11 +55,15 @@ class ModelConfig:
     """windows per forward pass."""
     top_k_windows: int = 3
     """zero-shot: description windows averaged per role."""
-    title_weight: float = 1.0
-    """zero-shot: weight of the title score in the logits."""
+    title_weight: float = 2.0
+    """zero-shot: weight of the title score (title vs role titles) in the logits."""
     desc_weight: float = 1.0
-    """zero-shot: weight of the description score in the logits."""
-    zero_shot_temperature: float = 0.04
+    """zero-shot: weight of description windows vs role work phrases."""
+    desc_title_weight: float = 2.0
+    """zero-shot: weight of description windows vs role titles ("as an MLOps engineer you...")."""
+    mention_weight: float = 0.5
+    """zero-shot: weight of log(1 + times the description names one of the role's titles)."""
+    zero_shot_temperature: float = 0.1
     """zero-shot: divides the combined similarity before the softmax."""
     temperature: float = 1.0
     """trained head: calibration temperature dividing its logits."""
@@ -104,6 +110,7 @@ class Encoded:
     title: np.ndarray | None
     windows: np.ndarray
     window_sentences: list[list[str]]
+    mentions: np.ndarray
     truncated: bool = False
 
 
@@ -142,12 +149,18 @@ class RoleClassifier:
         self.metadata = metadata or {}
         self._encoder = encoder
         self._prototypes: tuple[list[np.ndarray], list[np.ndarray]] | None = None
+        self._title_patterns: list[list[str]] | None = None
 
     # -- properties -------------------------------------------------------------------------
     @property
     def labels(self) -> list[str]:
         """Label names; the columns of :meth:`predict_proba` follow this order."""
         return self.taxonomy.labels
+
+    @property
+    def n_features(self) -> int:
+        """Length of :meth:`features` (the trained head's input)."""
+        return 2 * self.encoder.dim + 1 + 4 * len(self.labels)
 
     @property
     def is_zero_shot(self) -> bool:
@@ -180,11 +193,32 @@ class RoleClassifier:
         windows: list[Windows] = self.encoder.windows_many(bodies)
         win_emb = self.encoder.embed_windows(windows)
         out = [
-            Encoded(None, e, w.sentences, w.truncated) for e, w in zip(win_emb, windows)
+            Encoded(None, e, w.sentences, self.title_mentions(b), w.truncated)
+            for e, w, b in zip(win_emb, windows, bodies)
         ]
         for row, i in enumerate(with_title):
             out[i].title = title_emb[row]
         return out
+
+    def title_mentions(self, text: str) -> np.ndarray:
+        """Per role, log(1 + how often ``text`` names one of the role's titles), case-folded.
+
+        Example:
+            >>> clf.title_mentions("As an MLOps Engineer you own serving.")  # doctest: +SKIP
+            array([0., 0., 0.693, 0., 0., 0., 0., 0.])
+        """
+        if self._title_patterns is None:
+            self._title_patterns = [
+                [f" {_words(t)} " for t in (role.titles or (role.name,))]
+                for role in self.taxonomy.roles
+            ]
+        words = f" {_words(text[: self.config.max_chars])} "
+        counts = [sum(words.count(p) for p in set(pats)) for pats in self._title_patterns]
+        return np.log1p(np.array(counts, dtype=np.float64))
+
+    def reset_prototypes(self) -> None:
+        """Forget cached role embeddings (after the backbone changed)."""
+        self._prototypes = None
 
     def _role_prototypes(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Embeddings of each role's titles and work phrases (computed once)."""
@@ -197,29 +231,40 @@ class RoleClassifier:
         return self._prototypes
 
     # -- scoring ----------------------------------------------------------------------------
-    def zero_shot_scores(self, enc: Encoded) -> tuple[np.ndarray | None, np.ndarray]:
-        """Per-role title score (None without a title) and description score.
+    def score_components(self, enc: Encoded) -> dict[str, np.ndarray]:
+        """Per-role zero-shot evidence, each an array over :attr:`labels`.
 
-        Title score: best cosine between the title and the role's example titles, centred over
-        roles. Description score: per window, best cosine to the role's phrases, centred over
-        roles; then the mean of the ``top_k_windows`` best windows.
+        * ``title``: best cosine between the title and the role's example titles (zeros when
+          the posting has no title);
+        * ``desc_phrases``: per window, best cosine to the role's work phrases;
+        * ``desc_titles``: per window, best cosine to the role's titles ("as an MLOps
+          engineer you will...");
+        * ``mentions``: log(1 + times the description names one of the role's titles).
+
+        Similarities are centred over roles (boilerplate that resembles nothing in particular
+        cancels out); window scores are averaged over the ``top_k_windows`` best windows.
         """
         titles, phrases = self._role_prototypes()
-        t_score = None
+        n = len(self.labels)
+        out = {"title": np.zeros(n), "desc_phrases": np.zeros(n), "desc_titles": np.zeros(n)}
         if enc.title is not None:
             t = np.array([float((p @ enc.title).max()) for p in titles])
-            t_score = t - t.mean()
+            out["title"] = t - t.mean()
         if len(enc.windows):
-            w = np.stack([(enc.windows @ p.T).max(axis=1) for p in phrases], axis=1)
-            w = w - w.mean(axis=1, keepdims=True)
-            k = min(self.config.top_k_windows, len(w))
-            d_score = -np.sort(-w, axis=0)[:k].mean(axis=0)
-        else:
-            d_score = np.zeros(len(phrases))
-        return t_score, d_score
+            k = min(self.config.top_k_windows, len(enc.windows))
+            for key, protos in (("desc_phrases", phrases), ("desc_titles", titles)):
+                w = np.stack([(enc.windows @ p.T).max(axis=1) for p in protos], axis=1)
+                w = w - w.mean(axis=1, keepdims=True)
+                out[key] = -np.sort(-w, axis=0)[:k].mean(axis=0)
+        out["mentions"] = enc.mentions
+        return out
 
     def features(self, enc: Encoded) -> np.ndarray:
-        """The trained head's input: [title, has_title, mean window, title scores, desc scores]."""
+        """The trained head's input.
+
+        [title embedding, has_title, mean window embedding, then the four
+        :meth:`score_components`]: ``2 * dim + 1 + 4 * len(labels)`` numbers.
+        """
         dim = self.encoder.dim
         has_title = enc.title is not None
         title = enc.title if has_title else np.zeros(dim, dtype=np.float32)
@@ -228,37 +273,43 @@ class RoleClassifier:
             mean = mean / max(float(np.linalg.norm(mean)), 1e-9)
         else:
             mean = np.zeros(dim, dtype=np.float32)
-        t_score, d_score = self.zero_shot_scores(enc)
-        if t_score is None:
-            t_score = np.zeros(len(self.labels))
-        return np.concatenate([title, [float(has_title)], mean, t_score, d_score]).astype(
+        parts = self.score_components(enc)
+        return np.concatenate([title, [float(has_title)], mean, *parts.values()]).astype(
             np.float32
         )
 
     def logits(self, encoded: Sequence[Encoded]) -> np.ndarray:
-        """Calibrated logits (n, L) for encoded postings."""
+        """Raw scores (n, L) before the temperature: head outputs, or zero-shot similarities."""
         c = self.config
         if self.head is None:
             rows = []
             for enc in encoded:
-                t_score, d_score = self.zero_shot_scores(enc)
-                z = c.desc_weight * d_score
-                if t_score is not None:
-                    z = z + c.title_weight * t_score
-                rows.append(z / c.zero_shot_temperature)
+                parts = self.score_components(enc)
+                rows.append(
+                    c.title_weight * parts["title"]
+                    + c.desc_weight * parts["desc_phrases"]
+                    + c.desc_title_weight * parts["desc_titles"]
+                    + c.mention_weight * parts["mentions"]
+                )
             return np.array(rows, dtype=np.float64).reshape(len(encoded), len(self.labels))
-        x = np.stack([self.features(e) for e in encoded]) if encoded else np.zeros((0, 1))
-        z = x @ self.head["weight"].T.astype(np.float64) + self.head["bias"].astype(np.float64)
-        return z / c.temperature
+        if not encoded:
+            return np.zeros((0, len(self.labels)))
+        x = np.stack([self.features(e) for e in encoded]).astype(np.float64)
+        return x @ self.head["weight"].T.astype(np.float64) + self.head["bias"].astype(np.float64)
+
+    def proba_from_logits(self, z: np.ndarray) -> np.ndarray:
+        """Softmax of raw scores divided by the temperature (calibrated for a trained head)."""
+        temperature = (
+            self.config.zero_shot_temperature if self.head is None else self.config.temperature
+        )
+        z = np.asarray(z, dtype=np.float64).reshape(-1, len(self.labels)) / temperature
+        z = z - z.max(axis=1, keepdims=True) if len(z) else z
+        p = np.exp(z)
+        return p / p.sum(axis=1, keepdims=True) if len(z) else p
 
     def proba_from_encoded(self, encoded: Sequence[Encoded]) -> np.ndarray:
-        """Softmax probabilities (n, L) for encoded postings."""
-        z = self.logits(encoded)
-        if len(z) == 0:
-            return np.zeros((0, len(self.labels)))
-        z = z - z.max(axis=1, keepdims=True)
-        p = np.exp(z)
-        return p / p.sum(axis=1, keepdims=True)
+        """Calibrated probabilities (n, L) for encoded postings."""
+        return self.proba_from_logits(self.logits(encoded))
 
     def decide(self, proba: np.ndarray) -> np.ndarray:
         """Label indices from probabilities, applying the Other threshold."""
@@ -372,10 +423,15 @@ class RoleClassifier:
 
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
+        config = dataclasses.asdict(self.config)
+        if self.config.backbone != "bundled":  # a custom or fine-tuned backbone travels along
+            self.encoder.model.save_pretrained(str(path / "backbone"))
+            self.encoder.tokenizer.save_pretrained(str(path / "backbone"))
+            config["backbone"] = "backbone"
         data = {
             "format_version": FORMAT_VERSION,
             "labels": self.labels,
-            "config": dataclasses.asdict(self.config),
+            "config": config,
             "taxonomy": self.taxonomy.to_dict(),
             "has_head": self.head is not None,
             "metadata": self.metadata,
@@ -424,6 +480,10 @@ class RoleClassifier:
                 f"{taxonomy.labels} needs the zero-shot model or retraining"
             )
         return cls(taxonomy or saved_tax, config, head, data.get("metadata", {}))
+
+
+def _words(text: str) -> str:
+    return " ".join(_NON_WORD.sub(" ", text.lower()).split())
 
 
 def _as_postings(

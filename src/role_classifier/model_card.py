@@ -1,0 +1,66 @@
+"""The model card: the README.md written next to a saved model's weights."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .model import RoleClassifier
+
+__all__ = ["model_card"]
+
+
+def model_card(clf: RoleClassifier, command: str = "", evaluations: dict[str, Any] | None = None) -> str:
+    """Markdown describing how a model was trained and how well it does.
+
+    Args:
+        clf: a trained classifier (its ``metadata`` holds the training summary).
+        command: the command line that produced it.
+        evaluations: ``{name: evaluate() result}`` to tabulate.
+
+    Example:
+        >>> print(model_card(clf, "role-classifier train ..."))  # doctest: +SKIP
+    """
+    meta = clf.metadata
+    rows = meta.get("training_rows", {})
+    lines = [
+        "# role-classifier model",
+        "",
+        "A linear, temperature-calibrated head over a frozen all-MiniLM-L6-v2 "
+        "(title embedding, mean of description-window embeddings, and the zero-shot scores of "
+        "each role against `taxonomy`). Load it with "
+        "`RoleClassifier.from_pretrained(path)` or `role-classifier classify --model path`.",
+        "",
+        f"- labels: {', '.join(clf.labels)}",
+        f"- backbone: {clf.config.backbone}; windows of {clf.config.window_tokens} word-pieces, "
+        f"at most {clf.config.max_windows} per ad",
+        f"- calibration temperature: {clf.config.temperature:.3f}; "
+        f"Other threshold: {clf.config.other_threshold:.2f}",
+        f"- trained: {meta.get('trained_at', '?')} in {meta.get('seconds', '?')} s",
+    ]
+    if command:
+        lines += ["", "Reproduce with:", "", "```", command, "```"]
+    if rows:
+        lines += ["", "## Training data", "", f"{rows.get('total', '?')} postings.", ""]
+        lines += ["| label | rows |", "|---|---:|"]
+        lines += [f"| {k} | {v} |" for k, v in sorted(rows.get("per_label", {}).items())]
+        lines += ["", "| source file | rows |", "|---|---:|"]
+        lines += [f"| {k} | {v} |" for k, v in rows.get("per_source", {}).items()]
+    dev = meta.get("dev_metrics")
+    if dev:
+        lines += [
+            "",
+            "## Evaluation",
+            "",
+            f"Held-out dev split ({dev['n']} views: postings with and without title): "
+            f"accuracy {dev['accuracy']:.3f}, macro-F1 {dev['macro_f1']:.3f}.",
+        ]
+    for name, result in (evaluations or {}).items():
+        lines += [
+            "",
+            f"### {name}",
+            "",
+            f"n={result['n']}: accuracy {result['accuracy']:.3f}, macro-F1 {result['macro_f1']:.3f} "
+            f"(over {', '.join(result.get('macro_f1_labels', []))}), ECE {result['ece']:.3f}",
+        ]
+    lines.append("")
+    return "\n".join(lines)
