@@ -108,7 +108,7 @@ def finetune_backbone(
                 optimizer.step()
                 scheduler.step()
                 optimizer.zero_grad()
-                total += float(loss) * len(seqs)
+                total += loss.item() * len(seqs)
                 n += len(seqs)
                 bar.update(task, advance=len(seqs), loss=total / n)
             losses.append(total / max(n, 1))

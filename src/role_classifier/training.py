@@ -195,7 +195,8 @@ def load_training_data(
     rare = {k: v for k, v in counts.items() if v < 2}
     if rare:
         raise TrainingDataError(
-            f"every label needs at least 2 rows; too few: {rare}. Add examples or remove the role."
+            f"every label needs at least 2 rows; too few in {', '.join(map(str, paths))}: "
+            f"{rare}. Add examples or remove the role from the taxonomy."
         )
     return LabeledData(postings, labels, sources)
 

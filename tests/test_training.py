@@ -1,0 +1,134 @@
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from role_classifier.cli import app
+from role_classifier.model import RoleClassifier
+from role_classifier.taxonomy import load_taxonomy
+from role_classifier.training import (
+    TrainConfig,
+    TrainingDataError,
+    fit_temperature,
+    load_training_data,
+    train,
+)
+
+TEXTS = {
+    "ML Engineer": "Train machine learning models in pytorch for production.",
+    "MLOps Engineer": "Run model serving on kubernetes and ml pipelines.",
+    "Prompt Engineer": "Write prompts for our llm and grade the answers.",
+    "AI Engineer": "Build rag with a vector database and llm apis.",
+    "Other": "Nurse for the night shift; sales analyst dashboard sql.",
+}
+
+
+def _write(path: Path, rows: list[dict[str, str]], fields: list[str] | None = None) -> Path:
+    fields = fields or ["title", "description", "label"]
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=fields)
+        w.writeheader()
+        w.writerows(rows)
+    return path
+
+
+def _rows(n: int = 4) -> list[dict[str, str]]:
+    return [
+        {"title": f"{label} {i}", "description": f"{text} Team {i}.", "label": label.lower()}
+        for label, text in TEXTS.items()
+        for i in range(n)
+    ]
+
+
+@pytest.fixture()
+def train_csv(tmp_path: Path) -> Path:
+    return _write(tmp_path / "train.csv", _rows())
+
+
+def test_load_training_data_normalises_labels(train_csv: Path) -> None:
+    data = load_training_data([train_csv], load_taxonomy())
+    assert set(data.labels) == set(TEXTS)
+    assert len(data.postings) == 20
+
+
+@pytest.mark.parametrize(
+    ("rows", "fields", "needle"),
+    [
+        ([{"title": "t", "description": "d", "label": "Chef"}] * 2, None, "label 'Chef' is not in the taxonomy"),
+        ([{"title": "t", "description": "d"}] * 2, ["title", "description"], "missing column(s) label or title_label"),
+        ([{"title": "t", "description": "d", "label": "Other"}, {"title": "t", "description": "d", "label": "AI Engineer"}], None, "at least 2 rows"),
+        ([], None, "no rows"),
+        ([{"title": "", "description": "  <br> ", "label": "Other"}] * 2, None, "empty text"),
+    ],
+)
+def test_bad_training_data_fails_before_training(tmp_path: Path, rows: list, fields: list | None, needle: str) -> None:
+    path = _write(tmp_path / "bad.csv", rows, fields)
+    with pytest.raises(TrainingDataError) as info:
+        load_training_data([path], load_taxonomy())
+    assert needle in str(info.value) and str(path) in str(info.value)
+
+
+def test_empty_file_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(TrainingDataError, match="empty"):
+        load_training_data([tmp_path / "empty.csv"], load_taxonomy())
+
+
+def test_filters_keep_matching_rows(tmp_path: Path) -> None:
+    rows = [dict(r, split="train" if i % 2 else "test") for i, r in enumerate(_rows())]
+    path = _write(tmp_path / "s.csv", rows, ["title", "description", "label", "split"])
+    assert len(load_training_data([path], load_taxonomy(), filters={"split": "train"}).labels) == 10
+
+
+def test_unknown_config_key_is_rejected() -> None:
+    with pytest.raises(ValueError, match="unknown training config key"):
+        TrainConfig.from_dict({"learning_rate": 1})
+
+
+def test_temperature_recovers_a_known_scale() -> None:
+    rng = np.random.default_rng(0)
+    true_logits = rng.normal(size=(4000, 4)) * 2
+    y = np.array([rng.choice(4, p=np.exp(z) / np.exp(z).sum()) for z in true_logits])
+    assert fit_temperature(true_logits * 3, y) == pytest.approx(3, rel=0.15)
+
+
+def test_train_is_deterministic_and_round_trips(train_csv: Path, tiny_config, tmp_path: Path) -> None:
+    data = load_training_data([train_csv], load_taxonomy())
+    cfg = TrainConfig(window_tokens=32, dev_fraction=0.25)
+    a = train(data, cfg, backbone=tiny_config.backbone)
+    b = train(data, cfg, backbone=tiny_config.backbone)
+    np.testing.assert_array_equal(a.head["weight"], b.head["weight"])
+    assert a.metadata["training_rows"]["total"] == 20
+    texts = [p.description for p in data.postings[:5]]
+    a.save_pretrained(tmp_path / "m")
+    loaded = RoleClassifier.from_pretrained(tmp_path / "m")
+    np.testing.assert_allclose(loaded.predict_proba(texts), a.predict_proba(texts), atol=1e-5)
+
+
+def test_finetune_changes_the_backbone(train_csv: Path, tiny_config, tmp_path: Path) -> None:
+    data = load_training_data([train_csv], load_taxonomy())
+    cfg = TrainConfig(window_tokens=32, dev_fraction=0.25, finetune_epochs=1, finetune_lr=1e-3)
+    clf = train(data, cfg, backbone=tiny_config.backbone)
+    before = RoleClassifier(config=tiny_config).encoder.embed(["model serving"])
+    after = clf.encoder.embed(["model serving"])
+    assert not np.allclose(before, after)
+    clf.save_pretrained(tmp_path / "ft")
+    assert (tmp_path / "ft" / "backbone" / "model.safetensors").exists()
+    loaded = RoleClassifier.from_pretrained(tmp_path / "ft")
+    np.testing.assert_allclose(loaded.encoder.embed(["model serving"]), after, atol=1e-5)
+
+
+def test_train_cli_refuses_existing_output_and_bad_data(train_csv: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "x").write_text("x")
+    result = CliRunner().invoke(app, ["train", str(train_csv), "--output", str(out)])
+    assert result.exit_code == 2 and "--overwrite" in result.stderr
+    bad = _write(tmp_path / "bad.csv", [{"title": "t", "description": "d", "label": "Chef"}] * 2)
+    result = CliRunner().invoke(app, ["train", str(bad), "--output", str(tmp_path / "new")])
+    assert result.exit_code == 2 and "not in the taxonomy" in result.stderr
+    assert not (tmp_path / "new").exists()
