@@ -28,6 +28,12 @@ def _vocab() -> list[str]:
     return special + chars + pieces + sorted(set(WORDS))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _one_torch_thread() -> None:
+    """Tiny models run fastest single-threaded; two threads on a shared 2-core box thrash."""
+    torch.set_num_threads(1)
+
+
 @pytest.fixture(scope="session")
 def tiny_backbone(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 2-layer, 32-wide BERT with a ~150-word vocabulary, saved as a transformers directory."""

@@ -27,7 +27,9 @@ def _json(args: list[str], **kwargs: object) -> dict:
 
 
 @pytest.mark.parametrize("source", ["argument", "file", "stdin", "stdin-dash"])
-def test_classify_reads_argument_file_and_stdin(source: str, tiny_model_dir: Path, tmp_path: Path) -> None:
+def test_classify_reads_argument_file_and_stdin(
+    source: str, tiny_model_dir: Path, tmp_path: Path
+) -> None:
     args, kwargs = ["--model", str(tiny_model_dir)], {}
     if source == "argument":
         args.append(AD)
@@ -57,7 +59,11 @@ def test_all_sources_agree(tiny_model_dir: Path, tmp_path: Path) -> None:
 def test_human_output_shows_label_runner_ups_and_evidence(tiny_model_dir: Path) -> None:
     result = runner.invoke(app, ["classify", "--model", str(tiny_model_dir), "--top-k", "2", AD])
     assert result.exit_code == 0, result.output
-    assert "confidence" in result.stdout and "runner-up" in result.stdout and "evidence" in result.stdout
+    assert (
+        "confidence" in result.stdout
+        and "runner-up" in result.stdout
+        and "evidence" in result.stdout
+    )
 
 
 @pytest.mark.parametrize("text", ["", "   \n\t ", "<div><br></div>"])
@@ -76,7 +82,9 @@ def test_non_utf8_stdin_warns_and_classifies(tiny_model_dir: Path) -> None:
 
 
 def test_missing_file_and_bad_model_exit_2(tiny_model_dir: Path, tmp_path: Path) -> None:
-    result = runner.invoke(app, ["classify", "--model", str(tiny_model_dir), "--file", str(tmp_path / "nope.txt")])
+    result = runner.invoke(
+        app, ["classify", "--model", str(tiny_model_dir), "--file", str(tmp_path / "nope.txt")]
+    )
     assert result.exit_code == 2 and "cannot read" in result.stderr
     result = runner.invoke(app, ["classify", "--model", str(tmp_path), AD])
     assert result.exit_code == 2 and "not a saved role-classifier model" in result.stderr
@@ -85,7 +93,9 @@ def test_missing_file_and_bad_model_exit_2(tiny_model_dir: Path, tmp_path: Path)
 def test_taxonomy_typo_names_line_and_key(tiny_model_dir: Path, tmp_path: Path) -> None:
     bad = tmp_path / "t.yaml"
     bad.write_text("roles:\n  - name: A\n    definiton: x\n")
-    result = runner.invoke(app, ["classify", "--model", str(tiny_model_dir), "--taxonomy", str(bad), AD])
+    result = runner.invoke(
+        app, ["classify", "--model", str(tiny_model_dir), "--taxonomy", str(bad), AD]
+    )
     assert result.exit_code == 2
     assert f"{bad}:3: unknown key 'definiton'" in result.stderr
 
@@ -105,5 +115,7 @@ def test_custom_taxonomy_classifies_zero_shot_at_once(zero_shot_dir: Path, tmp_p
 def test_trained_model_refuses_a_different_taxonomy(tiny_model_dir: Path, tmp_path: Path) -> None:
     tax = tmp_path / "t.yaml"
     tax.write_text("roles:\n  - {name: A, definition: a}\n  - {name: Other, definition: b}\n")
-    result = runner.invoke(app, ["classify", "--model", str(tiny_model_dir), "--taxonomy", str(tax), AD])
+    result = runner.invoke(
+        app, ["classify", "--model", str(tiny_model_dir), "--taxonomy", str(tax), AD]
+    )
     assert result.exit_code == 2 and "zero-shot" in result.stderr

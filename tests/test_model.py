@@ -83,11 +83,16 @@ def test_classify_gives_label_runner_ups_and_evidence(tiny_trained: RoleClassifi
 def test_save_and_load_round_trip(tiny_trained: RoleClassifier, tmp_path: Path) -> None:
     tiny_trained.save_pretrained(tmp_path / "m", model_card="# card\n")
     assert {p.name for p in (tmp_path / "m").iterdir()} == {
-        "config.json", "head.safetensors", "README.md", "backbone"  # a non-bundled backbone travels along
+        "config.json",
+        "head.safetensors",
+        "README.md",
+        "backbone",  # a non-bundled backbone travels along
     }
     loaded = RoleClassifier.from_pretrained(tmp_path / "m")
     assert loaded.labels == tiny_trained.labels
-    np.testing.assert_allclose(loaded.predict_proba(ADS), tiny_trained.predict_proba(ADS), atol=1e-5)
+    np.testing.assert_allclose(
+        loaded.predict_proba(ADS), tiny_trained.predict_proba(ADS), atol=1e-5
+    )
 
 
 def test_from_pretrained_rejects_non_model_dir(tmp_path: Path) -> None:

@@ -55,9 +55,13 @@ def test_zero_shot_reads_obvious_ads() -> None:
 
 
 def test_cli_classify_json_on_default_model() -> None:
-    result = CliRunner().invoke(app, ["classify", "--json", "--file", str(SAMPLES / "ad_mlops.txt")])
+    result = CliRunner().invoke(
+        app, ["classify", "--json", "--file", str(SAMPLES / "ad_mlops.txt")]
+    )
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
     assert out["label"] == "MLOps Engineer"
     assert set(out["scores"]) == set(RoleClassifier.from_pretrained("default").labels)
-    assert out["evidence"] and all(s in (SAMPLES / "ad_mlops.txt").read_text() for s in out["evidence"])
+    assert out["evidence"] and all(
+        s in (SAMPLES / "ad_mlops.txt").read_text() for s in out["evidence"]
+    )

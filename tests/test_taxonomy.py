@@ -21,8 +21,14 @@ roles:
 def test_shipped_taxonomy_has_the_eight_labels() -> None:
     tax = load_taxonomy()
     assert tax.labels == [
-        "ML Researcher", "ML Engineer", "MLOps Engineer", "Prompt Engineer",
-        "AI Engineer", "AIOps Engineer", "AI Agent Engineer", "Other",
+        "ML Researcher",
+        "ML Engineer",
+        "MLOps Engineer",
+        "Prompt Engineer",
+        "AI Engineer",
+        "AIOps Engineer",
+        "AI Agent Engineer",
+        "Other",
     ]
     for role in tax.roles:
         assert role.definition and role.titles and len(role.responsibilities) >= 4
@@ -41,10 +47,19 @@ def test_custom_taxonomy_loads(tmp_path: Path) -> None:
     [
         (GOOD.replace("titles:", "tittles:"), ":6: unknown key 'tittles'"),
         (GOOD.replace("version: 1", "versoin: 1"), ":1: unknown key 'versoin'"),
-        (GOOD.replace("Data Wrangler\n    definition", "Other\n    definition"), "duplicate label 'Other'"),
+        (
+            GOOD.replace("Data Wrangler\n    definition", "Other\n    definition"),
+            "duplicate label 'Other'",
+        ),
         (GOOD.replace("name: Data Wrangler", "name: ''"), "roles[0].name is empty"),
-        (GOOD.replace("    definition: Cleans data.\n", ""), "roles[0] is missing key 'definition'"),
-        (GOOD.replace("other_label: Other", "other_label: Misc"), "other_label 'Misc' is not one of the roles"),
+        (
+            GOOD.replace("    definition: Cleans data.\n", ""),
+            "roles[0] is missing key 'definition'",
+        ),
+        (
+            GOOD.replace("other_label: Other", "other_label: Misc"),
+            "other_label 'Misc' is not one of the roles",
+        ),
         ("roles: [", "invalid YAML"),
         ("", "must be a mapping"),
     ],

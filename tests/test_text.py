@@ -21,15 +21,26 @@ def test_posting_text_is_title_then_description() -> None:
     assert posting_text("AI Engineer", "We build RAG.") == "AI Engineer\n\nWe build RAG."
     assert posting_text(None, "We build RAG.") == "We build RAG."
     assert posting_text("AI Engineer", "") == "AI Engineer"
-    assert Posting("We build RAG.", "AI Engineer").text == posting_text("AI Engineer", "We build RAG.")
+    assert Posting("We build RAG.", "AI Engineer").text == posting_text(
+        "AI Engineer", "We build RAG."
+    )
 
 
 def test_split_title_only_when_first_line_looks_like_one() -> None:
-    assert split_title("Senior MLOps Engineer\nRun serving.") == ("Senior MLOps Engineer", "Run serving.")
+    assert split_title("Senior MLOps Engineer\nRun serving.") == (
+        "Senior MLOps Engineer",
+        "Run serving.",
+    )
     assert split_title("We are hiring.\nRun serving.") == (None, "We are hiring.\nRun serving.")
     assert split_title("Just one line") == (None, "Just one line")
 
 
 def test_split_sentences_handles_bullets_and_periods() -> None:
     text = "We ship LLM features. You will:\n- build RAG\n• call APIs\n2) write tests"
-    assert split_sentences(text) == ["We ship LLM features.", "You will:", "build RAG", "call APIs", "write tests"]
+    assert split_sentences(text) == [
+        "We ship LLM features.",
+        "You will:",
+        "build RAG",
+        "call APIs",
+        "write tests",
+    ]

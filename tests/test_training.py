@@ -58,14 +58,31 @@ def test_load_training_data_normalises_labels(train_csv: Path) -> None:
 @pytest.mark.parametrize(
     ("rows", "fields", "needle"),
     [
-        ([{"title": "t", "description": "d", "label": "Chef"}] * 2, None, "label 'Chef' is not in the taxonomy"),
-        ([{"title": "t", "description": "d"}] * 2, ["title", "description"], "missing column(s) label or title_label"),
-        ([{"title": "t", "description": "d", "label": "Other"}, {"title": "t", "description": "d", "label": "AI Engineer"}], None, "at least 2 rows"),
+        (
+            [{"title": "t", "description": "d", "label": "Chef"}] * 2,
+            None,
+            "label 'Chef' is not in the taxonomy",
+        ),
+        (
+            [{"title": "t", "description": "d"}] * 2,
+            ["title", "description"],
+            "missing column(s) label or title_label",
+        ),
+        (
+            [
+                {"title": "t", "description": "d", "label": "Other"},
+                {"title": "t", "description": "d", "label": "AI Engineer"},
+            ],
+            None,
+            "at least 2 rows",
+        ),
         ([], None, "no rows"),
         ([{"title": "", "description": "  <br> ", "label": "Other"}] * 2, None, "empty text"),
     ],
 )
-def test_bad_training_data_fails_before_training(tmp_path: Path, rows: list, fields: list | None, needle: str) -> None:
+def test_bad_training_data_fails_before_training(
+    tmp_path: Path, rows: list, fields: list | None, needle: str
+) -> None:
     path = _write(tmp_path / "bad.csv", rows, fields)
     with pytest.raises(TrainingDataError) as info:
         load_training_data([path], load_taxonomy())
@@ -96,7 +113,9 @@ def test_temperature_recovers_a_known_scale() -> None:
     assert fit_temperature(true_logits * 3, y) == pytest.approx(3, rel=0.15)
 
 
-def test_train_is_deterministic_and_round_trips(train_csv: Path, tiny_config, tmp_path: Path) -> None:
+def test_train_is_deterministic_and_round_trips(
+    train_csv: Path, tiny_config, tmp_path: Path
+) -> None:
     data = load_training_data([train_csv], load_taxonomy())
     cfg = TrainConfig(window_tokens=32, dev_fraction=0.25)
     a = train(data, cfg, backbone=tiny_config.backbone)

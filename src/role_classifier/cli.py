@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -32,7 +32,7 @@ ModelOpt = Annotated[
     ),
 ]
 TaxonomyOpt = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option(
         "--taxonomy",
         help="A taxonomy YAML (see configs/taxonomy.yaml). With a different set of roles, use "
@@ -73,14 +73,14 @@ def load_model(model: str, taxonomy: Path | None):  # noqa: ANN201 - RoleClassif
 @app.command()
 def classify(
     text: Annotated[
-        Optional[str],
+        str | None,
         typer.Argument(help="The ad text; '-' or nothing reads standard input."),
     ] = None,
     file: Annotated[
-        Optional[Path], typer.Option("--file", "-f", help="Read the ad from this file.")
+        Path | None, typer.Option("--file", "-f", help="Read the ad from this file.")
     ] = None,
     title: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(
             "--title",
             help="The ad's title. Without it, a short first line of the ad is taken as the title.",
@@ -501,13 +501,13 @@ def train_cli(
     data: Annotated[list[Path], typer.Argument(help="Labelled CSVs (title, description, label).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Directory to save the model in.")],
     config: Annotated[
-        Optional[Path], typer.Option("--config", help="Training config YAML.")
+        Path | None, typer.Option("--config", help="Training config YAML.")
     ] = Path("configs/train.yaml"),
     taxonomy: TaxonomyOpt = None,
     text_column: Annotated[str, typer.Option("--text-column")] = "description",
     title_column: Annotated[str, typer.Option("--title-column")] = "title",
     label_column: Annotated[
-        Optional[list[str]],
+        list[str] | None,
         typer.Option(
             "--label-column",
             help="Repeatable: each file uses the first of these columns it has. "
@@ -515,15 +515,15 @@ def train_cli(
         ),
     ] = None,
     filter_: Annotated[
-        Optional[list[str]],
+        list[str] | None,
         typer.Option(
             "--filter",
             help="COL=VALUE, repeatable: keep only matching rows of files that have COL "
             "(e.g. split=train).",
         ),
     ] = None,
-    seed: Annotated[Optional[int], typer.Option("--seed", help="Overrides the config.")] = None,
-    c: Annotated[Optional[float], typer.Option("--c", help="Overrides the config.")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Overrides the config.")] = None,
+    c: Annotated[float | None, typer.Option("--c", help="Overrides the config.")] = None,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace an existing output directory.")
     ] = False,

@@ -110,9 +110,7 @@ class Encoder:
             truncated.append(cut)
             sents_per_text.append(split_sentences(text[: self.max_chars] if cut else text))
         flat = [s for sents in sents_per_text for s in sents]
-        flat_ids = (
-            self.tokenizer(flat, add_special_tokens=False)["input_ids"] if flat else []
-        )
+        flat_ids = self.tokenizer(flat, add_special_tokens=False)["input_ids"] if flat else []
         out: list[Windows] = []
         pos = 0
         for sents, cut in zip(sents_per_text, truncated):

@@ -71,7 +71,9 @@ def finetune_backbone(
             for seq in ([title] if title else []) + picked:
                 ids.append(seq)
                 ys.append(int(y))
-        return Dataset.from_dict({"input_ids": ids, "label": ys}).shuffle(seed=rng.randrange(1 << 30))
+        return Dataset.from_dict({"input_ids": ids, "label": ys}).shuffle(
+            seed=rng.randrange(1 << 30)
+        )
 
     steps_per_epoch = (len(epoch_examples()) + batch_size - 1) // batch_size
     scheduler = get_linear_schedule_with_warmup(
@@ -84,8 +86,13 @@ def finetune_backbone(
     )
     losses = []
     model.train()
-    columns = [TextColumn("fine-tune epoch {task.fields[epoch]}"), BarColumn(),
-               TextColumn("loss {task.fields[loss]:.3f}"), TextColumn("eta"), TimeRemainingColumn()]
+    columns = [
+        TextColumn("fine-tune epoch {task.fields[epoch]}"),
+        BarColumn(),
+        TextColumn("loss {task.fields[loss]:.3f}"),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+    ]
     with Progress(*columns, disable=not show_progress) as bar:
         for epoch in range(epochs):
             data = epoch_examples()

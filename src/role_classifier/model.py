@@ -32,6 +32,7 @@ from .text import EmptyTextError, Posting, clean_text
 
 __all__ = ["ModelConfig", "Prediction", "RoleClassifier", "DEFAULT_MODEL_DIR"]
 
+N_SCORE_BLOCKS = 6  # score_components() blocks at the end of features()
 _NON_WORD = re.compile(r"[^a-z0-9+#]+")
 DEFAULT_MODEL_DIR = Path(__file__).parent / "default_model"
 FORMAT_VERSION = 1
@@ -63,7 +64,11 @@ class ModelConfig:
     """zero-shot: weight of description windows vs role titles ("as an MLOps engineer you...")."""
     mention_weight: float = 0.5
     """zero-shot: weight of log(1 + times the description names one of the role's titles)."""
-    zero_shot_temperature: float = 0.1
+    keyword_weight: float = 0.2
+    """zero-shot: weight of log(1 + keyword hits in the description)."""
+    title_keyword_weight: float = 0.5
+    """zero-shot: weight of log(1 + title and keyword hits in the title)."""
+    zero_shot_temperature: float = 0.14
     """zero-shot: divides the combined similarity before the softmax."""
     temperature: float = 1.0
     """trained head: calibration temperature dividing its logits."""
@@ -110,7 +115,7 @@ class Encoded:
     title: np.ndarray | None
     windows: np.ndarray
     window_sentences: list[list[str]]
-    mentions: np.ndarray
+    lexical: dict[str, np.ndarray]
     truncated: bool = False
 
 
@@ -149,7 +154,7 @@ class RoleClassifier:
         self.metadata = metadata or {}
         self._encoder = encoder
         self._prototypes: tuple[list[np.ndarray], list[np.ndarray]] | None = None
-        self._title_patterns: list[list[str]] | None = None
+        self._patterns: dict[str, list[set[str]]] | None = None
 
     # -- properties -------------------------------------------------------------------------
     @property
@@ -160,7 +165,7 @@ class RoleClassifier:
     @property
     def n_features(self) -> int:
         """Length of :meth:`features` (the trained head's input)."""
-        return 2 * self.encoder.dim + 1 + 4 * len(self.labels)
+        return 2 * self.encoder.dim + 1 + N_SCORE_BLOCKS * len(self.labels)
 
     @property
     def is_zero_shot(self) -> bool:
@@ -193,28 +198,42 @@ class RoleClassifier:
         windows: list[Windows] = self.encoder.windows_many(bodies)
         win_emb = self.encoder.embed_windows(windows)
         out = [
-            Encoded(None, e, w.sentences, self.title_mentions(b), w.truncated)
-            for e, w, b in zip(win_emb, windows, bodies)
+            Encoded(None, e, w.sentences, self.lexical(t, b), w.truncated)
+            for e, w, t, b in zip(win_emb, windows, titles, bodies)
         ]
         for row, i in enumerate(with_title):
             out[i].title = title_emb[row]
         return out
 
-    def title_mentions(self, text: str) -> np.ndarray:
-        """Per role, log(1 + how often ``text`` names one of the role's titles), case-folded.
+    def lexical(self, title: str, body: str) -> dict[str, np.ndarray]:
+        """Counts of the roles' own words, each log(1 + n) per role, case-folded, whole words.
+
+        * ``mentions``: the description names one of the role's titles;
+        * ``keywords``: the description uses one of the role's keywords;
+        * ``title_keywords``: the title contains one of the role's titles or keywords.
 
         Example:
-            >>> clf.title_mentions("As an MLOps Engineer you own serving.")  # doctest: +SKIP
+            >>> clf.lexical("", "As an MLOps Engineer you own serving.")["mentions"]  # doctest: +SKIP
             array([0., 0., 0.693, 0., 0., 0., 0., 0.])
         """
-        if self._title_patterns is None:
-            self._title_patterns = [
-                [f" {_words(t)} " for t in (role.titles or (role.name,))]
-                for role in self.taxonomy.roles
-            ]
-        words = f" {_words(text[: self.config.max_chars])} "
-        counts = [sum(words.count(p) for p in set(pats)) for pats in self._title_patterns]
-        return np.log1p(np.array(counts, dtype=np.float64))
+        if self._patterns is None:
+            roles = self.taxonomy.roles
+            titles = [{f" {_words(t)} " for t in (r.titles or (r.name,))} for r in roles]
+            keywords = [{f" {_words(k)} " for k in r.keywords} for r in roles]
+            self._patterns = {"titles": titles, "keywords": keywords}
+        pats = self._patterns
+        body_words = f" {_words(body[: self.config.max_chars])} "
+        title_words = f" {_words(title)} "
+
+        def hits(text: str, groups: list[set[str]]) -> np.ndarray:
+            return np.log1p(np.array([sum(text.count(p) for p in g) for g in groups], float))
+
+        both = [t | k for t, k in zip(pats["titles"], pats["keywords"])]
+        return {
+            "mentions": hits(body_words, pats["titles"]),
+            "keywords": hits(body_words, pats["keywords"]),
+            "title_keywords": hits(title_words, both),
+        }
 
     def reset_prototypes(self) -> None:
         """Forget cached role embeddings (after the backbone changed)."""
@@ -239,7 +258,8 @@ class RoleClassifier:
         * ``desc_phrases``: per window, best cosine to the role's work phrases;
         * ``desc_titles``: per window, best cosine to the role's titles ("as an MLOps
           engineer you will...");
-        * ``mentions``: log(1 + times the description names one of the role's titles).
+        * ``mentions``, ``keywords``, ``title_keywords``: counts of the role's own words in the
+          description and title (see :meth:`lexical`).
 
         Similarities are centred over roles (boilerplate that resembles nothing in particular
         cancels out); window scores are averaged over the ``top_k_windows`` best windows.
@@ -256,14 +276,16 @@ class RoleClassifier:
                 w = np.stack([(enc.windows @ p.T).max(axis=1) for p in protos], axis=1)
                 w = w - w.mean(axis=1, keepdims=True)
                 out[key] = -np.sort(-w, axis=0)[:k].mean(axis=0)
-        out["mentions"] = enc.mentions
+        out.update(enc.lexical)
+        if enc.title is None:  # a dropped title takes its words along
+            out["title_keywords"] = np.zeros(n)
         return out
 
     def features(self, enc: Encoded) -> np.ndarray:
         """The trained head's input.
 
-        [title embedding, has_title, mean window embedding, then the four
-        :meth:`score_components`]: ``2 * dim + 1 + 4 * len(labels)`` numbers.
+        [title embedding, has_title, mean window embedding, then the six
+        :meth:`score_components`]: ``2 * dim + 1 + 6 * len(labels)`` numbers.
         """
         dim = self.encoder.dim
         has_title = enc.title is not None
@@ -274,9 +296,7 @@ class RoleClassifier:
         else:
             mean = np.zeros(dim, dtype=np.float32)
         parts = self.score_components(enc)
-        return np.concatenate([title, [float(has_title)], mean, *parts.values()]).astype(
-            np.float32
-        )
+        return np.concatenate([title, [float(has_title)], mean, *parts.values()]).astype(np.float32)
 
     def logits(self, encoded: Sequence[Encoded]) -> np.ndarray:
         """Raw scores (n, L) before the temperature: head outputs, or zero-shot similarities."""
@@ -290,6 +310,8 @@ class RoleClassifier:
                     + c.desc_weight * parts["desc_phrases"]
                     + c.desc_title_weight * parts["desc_titles"]
                     + c.mention_weight * parts["mentions"]
+                    + c.keyword_weight * parts["keywords"]
+                    + c.title_keyword_weight * parts["title_keywords"]
                 )
             return np.array(rows, dtype=np.float64).reshape(len(encoded), len(self.labels))
         if not encoded:
@@ -383,9 +405,7 @@ class RoleClassifier:
             ranked = sorted(scores.items(), key=lambda kv: -kv[1])
             runner_ups = [(k, v) for k, v in ranked if k != label][:top_k]
             quotes = self._evidence(enc, int(idx[i]), proba[i], evidence) if evidence else []
-            out.append(
-                Prediction(label, scores[label], scores, runner_ups, quotes, enc.truncated)
-            )
+            out.append(Prediction(label, scores[label], scores, runner_ups, quotes, enc.truncated))
         return out[0] if single else out
 
     def _evidence(self, enc: Encoded, label: int, proba: np.ndarray, n: int) -> list[str]:
@@ -500,4 +520,3 @@ def _as_postings(
             title = titles[i] if titles is not None else None
             out.append(Posting(description=item, title=title))
     return out
-

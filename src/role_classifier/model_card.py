@@ -9,7 +9,9 @@ from .model import RoleClassifier
 __all__ = ["model_card"]
 
 
-def model_card(clf: RoleClassifier, command: str = "", evaluations: dict[str, Any] | None = None) -> str:
+def model_card(
+    clf: RoleClassifier, command: str = "", evaluations: dict[str, Any] | None = None
+) -> str:
     """Markdown describing how a model was trained and how well it does.
 
     Args:

@@ -34,6 +34,8 @@ class Role:
         definition: one or two sentences saying what the role does.
         responsibilities: typical work named for it, one phrase each.
         titles: typical job titles; used to score a posting's title zero-shot.
+        keywords: short terms that are typical of the role's ads and titles ("mlops",
+            "vector database"), counted case-insensitively as whole words.
         distinguish: what sets it apart from neighbouring roles.
     """
 
@@ -41,6 +43,7 @@ class Role:
     definition: str
     responsibilities: tuple[str, ...] = ()
     titles: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
     distinguish: str = ""
 
     def phrases(self) -> list[str]:
@@ -102,6 +105,7 @@ class Taxonomy:
                     "definition": r.definition,
                     "responsibilities": list(r.responsibilities),
                     "titles": list(r.titles),
+                    "keywords": list(r.keywords),
                     "distinguish": r.distinguish,
                 }
                 for r in self.roles
@@ -150,7 +154,9 @@ def _where(source: str, node: yaml.Node) -> str:
     return f"{source}:{node.start_mark.line + 1}"
 
 
-def _mapping(node: yaml.Node | None, source: str, what: str) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+def _mapping(
+    node: yaml.Node | None, source: str, what: str
+) -> dict[str, tuple[yaml.Node, yaml.Node]]:
     if not isinstance(node, yaml.MappingNode):
         line = _where(source, node) if node is not None else source
         raise TaxonomyError(f"{line}: {what} must be a mapping")
@@ -231,7 +237,7 @@ def _build(node: yaml.Node | None, source: str) -> Taxonomy:
             "name": name,
             "definition": _string(items["definition"][1], source, f"{what}.definition"),
         }
-        for list_key in ("responsibilities", "titles"):
+        for list_key in ("responsibilities", "titles", "keywords"):
             if list_key in items:
                 kwargs[list_key] = _strings(items[list_key][1], source, f"{what}.{list_key}")
         if "distinguish" in items:

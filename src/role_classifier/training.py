@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .model import Encoded, ModelConfig, RoleClassifier
+from .model import N_SCORE_BLOCKS, Encoded, ModelConfig, RoleClassifier
 from .taxonomy import Taxonomy, load_taxonomy
 from .text import Posting, posting_text
 
@@ -53,7 +53,7 @@ class TrainConfig:
     """seed for the dev split and the solver: the same command twice gives the same model."""
     dev_fraction: float = 0.2
     """share of rows held out (stratified) to fit the temperature and the Other threshold."""
-    c: float = 0.3
+    c: float = 1.0
     """inverse L2 strength of the logistic regression on standardised features."""
     title_embedding_scale: float = 2.0
     """scales the standardised title-embedding features against the zero-shot scores: below 1
@@ -225,8 +225,8 @@ def fit_head(
     mean = x.mean(axis=0)
     std = x.std(axis=0)
     std[std < 1e-6] = 1.0
-    # features(): [title emb (dim), has_title, mean window emb (dim), 4 score blocks]
-    dim = (x.shape[1] - 1 - 4 * n_labels) // 2
+    # features(): [title emb (dim), has_title, mean window emb (dim), score blocks]
+    dim = (x.shape[1] - 1 - N_SCORE_BLOCKS * n_labels) // 2
     scale = np.ones(x.shape[1])
     scale[:dim] = config.title_embedding_scale
     scale[dim + 1 : 2 * dim + 1] = config.embedding_scale
@@ -315,9 +315,15 @@ def train(
         say(f"fine-tuning the backbone for {config.finetune_epochs} epoch(s) on the train part")
         docs = _token_docs(clf, [data.postings[i] for i in fit_rows])
         losses = finetune_backbone(
-            clf.encoder, docs, y[fit_rows], len(clf.labels), epochs=config.finetune_epochs,
-            windows_per_doc=config.finetune_windows, lr=config.finetune_lr,
-            batch_size=config.finetune_batch_size, seed=config.seed,
+            clf.encoder,
+            docs,
+            y[fit_rows],
+            len(clf.labels),
+            epochs=config.finetune_epochs,
+            windows_per_doc=config.finetune_windows,
+            lr=config.finetune_lr,
+            batch_size=config.finetune_batch_size,
+            seed=config.seed,
             show_progress=progress is not None,
         )
         say(f"fine-tuning losses per epoch: {[round(v, 4) for v in losses]}")
@@ -342,9 +348,7 @@ def train(
     temperature = fit_temperature(dev_logits, y_dev) if config.calibrate else 1.0
     clf.config.temperature = temperature
     dev_proba = clf.proba_from_logits(dev_logits)
-    threshold = (
-        _best_other_threshold(clf, dev_proba, y_dev) if config.tune_other_threshold else 0.0
-    )
+    threshold = _best_other_threshold(clf, dev_proba, y_dev) if config.tune_other_threshold else 0.0
     from sklearn.metrics import accuracy_score, f1_score
 
     dev_pred = clf.decide(dev_proba)
@@ -362,8 +366,11 @@ def train(
     clf.metadata = {
         "trained_at": time.strftime("%Y-%m-%d"),
         "train_config": dataclasses.asdict(config),
-        "training_rows": {"total": len(y), "per_label": data.counts(),
-                          "per_source": dict(Counter(data.sources))},
+        "training_rows": {
+            "total": len(y),
+            "per_label": data.counts(),
+            "per_source": dict(Counter(data.sources)),
+        },
         "dev_metrics": dev_metrics,
         "seconds": round(time.perf_counter() - start, 1),
     }
