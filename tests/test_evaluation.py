@@ -11,17 +11,15 @@ from typer.testing import CliRunner
 
 from role_classifier.baselines import TfidfBaseline
 from role_classifier.cli import app
+from role_classifier.data import DataError, LabelledRows, parse_filters, read_labelled_csv
 from role_classifier.evaluation import (
-    EvalRows,
     EvaluationError,
     calibration_bins,
     compute_metrics,
     coverage_curve,
     evaluate,
     expected_calibration_error,
-    parse_filters,
     predict_rows,
-    read_labelled_csv,
 )
 from role_classifier.taxonomy import load_taxonomy
 
@@ -281,16 +279,16 @@ def test_label_normalisation_with_casing_and_spacing(tmp_path: Path) -> None:
 def test_read_errors(tmp_path: Path, content: str, needle: str) -> None:
     path = tmp_path / "bad.csv"
     path.write_text(content, encoding="utf-8")
-    with pytest.raises(EvaluationError, match=needle.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(DataError, match=needle.replace("(", r"\(").replace(")", r"\)")):
         read_labelled_csv(path, "role", "description")
 
 
 def test_filter_errors(postings_csv: Path) -> None:
-    with pytest.raises(EvaluationError, match="no row .* matches the filters .*'test'"):
+    with pytest.raises(DataError, match="no row .* matches the filters .*'test'"):
         read_labelled_csv(postings_csv, "role", "description", filters={"split": ["tst"]})
-    with pytest.raises(EvaluationError, match="no column 'lang'"):
+    with pytest.raises(DataError, match="no column 'lang'"):
         read_labelled_csv(postings_csv, "role", "description", filters={"lang": ["en"]})
-    with pytest.raises(EvaluationError, match="COLUMN=VALUE"):
+    with pytest.raises(DataError, match="COLUMN=VALUE"):
         parse_filters(["split"])
 
 
@@ -308,7 +306,7 @@ def test_predict_rows_batches_and_keeps_order() -> None:
         def decide(self, proba: np.ndarray) -> np.ndarray:
             return proba.argmax(axis=1)
 
-    rows = EvalRows(descriptions=[str(i / 200) for i in range(150)], labels=["A"] * 150)
+    rows = LabelledRows(descriptions=[str(i / 200) for i in range(150)], labels=["A"] * 150)
     clf = Echo()
     proba = predict_rows(clf, rows, batch_size=64)
     assert clf.calls == [64, 64, 22]

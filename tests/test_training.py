@@ -61,12 +61,12 @@ def test_load_training_data_normalises_labels(train_csv: Path) -> None:
         (
             [{"title": "t", "description": "d", "label": "Chef"}] * 2,
             None,
-            "label 'Chef' is not in the taxonomy",
+            "label(s) not in the taxonomy: {'Chef': 2}",
         ),
         (
             [{"title": "t", "description": "d"}] * 2,
             ["title", "description"],
-            "missing column(s) label or title_label",
+            "has no label column (label or title_label)",
         ),
         (
             [
@@ -76,7 +76,7 @@ def test_load_training_data_normalises_labels(train_csv: Path) -> None:
             None,
             "at least 2 rows",
         ),
-        ([], None, "no rows"),
+        ([], None, "header but no data rows"),
         ([{"title": "", "description": "  <br> ", "label": "Other"}] * 2, None, "empty text"),
     ],
 )
@@ -98,7 +98,7 @@ def test_empty_file_is_a_clear_error(tmp_path: Path) -> None:
 def test_filters_keep_matching_rows(tmp_path: Path) -> None:
     rows = [dict(r, split="train" if i % 2 else "test") for i, r in enumerate(_rows())]
     path = _write(tmp_path / "s.csv", rows, ["title", "description", "label", "split"])
-    assert len(load_training_data([path], load_taxonomy(), filters={"split": "train"}).labels) == 10
+    assert len(load_training_data([path], load_taxonomy(), filters={"split": ["train"]}).labels) == 10
 
 
 def test_unknown_config_key_is_rejected() -> None:

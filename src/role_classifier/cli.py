@@ -241,7 +241,8 @@ def evaluate_cli(
         role-classifier evaluate test.csv --label-column role --text-column text -m models/mine
         --json metrics.json
     """
-    from .evaluation import BASELINE_NAME, EvaluationError, evaluate, parse_filters
+    from .data import DataError, parse_filters
+    from .evaluation import BASELINE_NAME, evaluate
 
     names = list(dict.fromkeys(model or ["default"]))
     if BASELINE_NAME in names and baseline_train is None:
@@ -250,7 +251,7 @@ def evaluate_cli(
         filters = parse_filters(row_filter)
         train_filters = parse_filters(baseline_filter)
         tax = load_taxonomy(taxonomy) if taxonomy is not None else None
-    except (EvaluationError, TaxonomyError) as exc:
+    except (DataError, TaxonomyError) as exc:
         raise _fail(str(exc)) from exc
     models = [
         name if name == BASELINE_NAME else (name, load_model(name, taxonomy)) for name in names
@@ -271,7 +272,7 @@ def evaluate_cli(
             report_dir=report_dir,
             progress=err.is_terminal,
         )
-    except (EvaluationError, EmptyTextError, OSError) as exc:
+    except (DataError, EmptyTextError, OSError) as exc:
         raise _fail(str(exc)) from exc
     results = result["models"] if "models" in result else [result]
     text = json.dumps(result, indent=2, ensure_ascii=False) + "\n"
@@ -540,12 +541,14 @@ def train_cli(
     import shlex
 
     from .model_card import model_card
-    from .training import TrainConfig, TrainingDataError, load_training_data, train
+    from .training import TrainConfig, load_training_data, train
 
     if output.exists() and any(output.iterdir()) and not overwrite:
         raise _fail(f"{output} exists and is not empty; pass --overwrite to replace it")
-    filters = _parse_filters(filter_)
+    from .data import DataError, parse_filters
+
     try:
+        filters = parse_filters(filter_)
         tax = load_taxonomy(taxonomy)
         overrides = {"seed": seed, "c": c}
         cfg = (
@@ -561,23 +564,13 @@ def train_cli(
             label_columns=label_column or ("label", "title_label"),
             filters=filters,
         )
-    except (TaxonomyError, TrainingDataError, ValueError) as exc:
+    except (TaxonomyError, DataError, ValueError) as exc:
         raise _fail(str(exc)) from exc
     err.print(f"training on {len(labelled.labels)} postings: {labelled.counts()}", highlight=False)
     clf = train(labelled, cfg, tax, progress=lambda msg: err.print(f"[dim]{msg}[/]"))
     command = "role-classifier train " + shlex.join(sys.argv[2:])
     clf.save_pretrained(output, model_card=model_card(clf, command))
     err.print(f"saved to {output}")
-
-
-def _parse_filters(items: list[str] | None) -> dict[str, str]:
-    filters = {}
-    for item in items or []:
-        col, sep, value = item.partition("=")
-        if not sep or not col:
-            raise _fail(f"--filter takes COL=VALUE, got '{item}'")
-        filters[col] = value
-    return filters
 
 
 def main() -> None:

@@ -3,7 +3,7 @@
 Three layers, each usable alone:
 
 * :func:`compute_metrics` turns ``(y_true, proba, labels)`` into the metrics dict; no model needed.
-* :func:`predict_rows` runs a classifier over :class:`EvalRows` (read by
+* :func:`predict_rows` runs a classifier over :class:`LabelledRows` (read by
   :func:`read_labelled_csv`) in batches and returns the probabilities.
 * :func:`write_report` writes PNG figures, ``report.md`` and ``misclassified.csv``.
 
@@ -86,13 +86,10 @@ Example:
 from __future__ import annotations
 
 import csv
-import io
 import re
-import sys
 import time
-from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -105,13 +102,12 @@ from sklearn.metrics import (
     top_k_accuracy_score,
 )
 
+from .data import DataError, LabelledRows, read_labelled_csv
 from .taxonomy import Taxonomy, load_taxonomy
-from .text import posting_text
 
 __all__ = [
     "BASELINE_NAME",
     "Classifier",
-    "EvalRows",
     "EvaluationError",
     "ModelRun",
     "SCHEMA_VERSION",
@@ -120,9 +116,7 @@ __all__ = [
     "coverage_curve",
     "evaluate",
     "expected_calibration_error",
-    "parse_filters",
     "predict_rows",
-    "read_labelled_csv",
     "write_report",
 ]
 
@@ -132,7 +126,7 @@ BATCH_SIZE = 64
 MISCLASSIFIED_CHARS = 500
 
 
-class EvaluationError(ValueError):
+class EvaluationError(DataError):
     """Input that cannot be evaluated; the message says what to change."""
 
 
@@ -385,167 +379,6 @@ def _r(x: float | np.floating | None) -> float | None:
     return None if x is None else round(float(x), 6)
 
 
-# -- data --------------------------------------------------------------------------------------
-@dataclass
-class EvalRows:
-    """Labelled rows read from a CSV, with what was excluded and why.
-
-    Attributes:
-        descriptions: the text column of each kept row.
-        titles: the title column of each kept row (None without ``--title-column``).
-        labels: taxonomy label of each kept row (normalised).
-        row_numbers: 1-based data row (header not counted) of each kept row.
-        unknown_labels: ``{label: count}`` of rows whose label is not in the taxonomy.
-        errors: ``[{"row", "error"}]`` of other excluded rows (empty label or text).
-        total: data rows in the file.
-        filtered_out: rows dropped by the filters.
-    """
-
-    descriptions: list[str] = field(default_factory=list)
-    titles: list[str | None] | None = None
-    labels: list[str] = field(default_factory=list)
-    row_numbers: list[int] = field(default_factory=list)
-    unknown_labels: dict[str, int] = field(default_factory=dict)
-    errors: list[dict[str, Any]] = field(default_factory=list)
-    total: int = 0
-    filtered_out: int = 0
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def texts(self) -> list[str]:
-        """The text each model reads: ``posting_text(title, description)`` per row."""
-        heads = self.titles if self.titles is not None else [None] * len(self)
-        return [posting_text(t, d) for t, d in zip(heads, self.descriptions, strict=True)]
-
-    def counts(self) -> dict[str, int]:
-        """The ``rows`` block of the JSON schema."""
-        return {
-            "total": self.total,
-            "filtered_out": self.filtered_out,
-            "unknown_label": sum(self.unknown_labels.values()),
-            "errors": len(self.errors),
-            "evaluated": len(self),
-        }
-
-
-def parse_filters(specs: Sequence[str] | None) -> dict[str, list[str]]:
-    """Parse ``COL=VALUE`` strings; values of one column are alternatives (OR).
-
-    Example:
-        >>> parse_filters(["split=test", "split=val", "lang=en"])
-        {'split': ['test', 'val'], 'lang': ['en']}
-    """
-    out: dict[str, list[str]] = {}
-    for spec in specs or []:
-        col, sep, value = spec.partition("=")
-        if not sep or not col.strip():
-            raise EvaluationError(f"bad filter '{spec}': write it as COLUMN=VALUE, e.g. split=test")
-        out.setdefault(col.strip(), []).append(value.strip())
-    return out
-
-
-def read_labelled_csv(
-    path: str | Path,
-    label_column: str,
-    text_column: str,
-    title_column: str | None = None,
-    *,
-    taxonomy: Taxonomy | None = None,
-    filters: Mapping[str, Sequence[str]] | None = None,
-) -> EvalRows:
-    """Read a labelled CSV (``-`` for standard input), keeping rows the taxonomy can score.
-
-    Labels are matched to taxonomy names with :meth:`Taxonomy.normalize_label` ("ml engineer"
-    is "ML Engineer"). Rows with an unknown label, an empty label or no text are excluded and
-    reported in :attr:`EvalRows.unknown_labels` and :attr:`EvalRows.errors`.
-
-    Raises:
-        EvaluationError: unreadable or empty file, a missing column (the message lists the
-            columns there are), or no rows left after filtering.
-
-    Example:
-        >>> rows = read_labelled_csv("test.csv", "label", "description")  # doctest: +SKIP
-        >>> len(rows), rows.unknown_labels  # doctest: +SKIP
-        (120, {'Data Scientist': 3})
-    """
-    taxonomy = taxonomy if taxonomy is not None else load_taxonomy()
-    filters = dict(filters or {})
-    name = "standard input" if str(path) == "-" else str(path)
-    text = _read_text(path, name)
-    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    try:
-        columns = [c for c in (reader.fieldnames or []) if c is not None]
-        if not columns:
-            raise EvaluationError(f"{name} is empty: expected a CSV with a header row")
-        wanted = {"label": label_column, "text": text_column}
-        if title_column:
-            wanted["title"] = title_column
-        for col in filters:
-            wanted[f"filter on '{col}'"] = col
-        for what, col in wanted.items():
-            if col not in columns:
-                role = f"{what} column" if not what.startswith("filter") else what
-                raise EvaluationError(
-                    f"{name} has no column '{col}' ({role}); its columns are: " + ", ".join(columns)
-                )
-        rows = EvalRows(titles=[] if title_column else None)
-        seen_values: dict[str, Counter[str]] = {col: Counter() for col in filters}
-        for number, record in enumerate(reader, start=1):
-            rows.total += 1
-            keep = True
-            for col, values in filters.items():
-                cell = (record.get(col) or "").strip()
-                seen_values[col][cell] += 1
-                if cell not in values:
-                    keep = False
-            if not keep:
-                rows.filtered_out += 1
-                continue
-            raw_label = (record.get(label_column) or "").strip()
-            description = record.get(text_column) or ""
-            title = (record.get(title_column) or "") if title_column else None
-            if not raw_label:
-                rows.errors.append({"row": number, "error": f"empty label ('{label_column}')"})
-                continue
-            label = taxonomy.normalize_label(raw_label)
-            if label is None:
-                rows.unknown_labels[raw_label] = rows.unknown_labels.get(raw_label, 0) + 1
-                continue
-            if not posting_text(title, description):
-                rows.errors.append(
-                    {"row": number, "error": "empty text (nothing left after cleaning)"}
-                )
-                continue
-            rows.descriptions.append(description)
-            rows.labels.append(label)
-            rows.row_numbers.append(number)
-            if rows.titles is not None:
-                rows.titles.append(title)
-    except csv.Error as exc:
-        raise EvaluationError(f"{name} is not a readable CSV: {exc}") from exc
-    if rows.total == 0:
-        raise EvaluationError(f"{name} has a header but no data rows")
-    if rows.filtered_out == rows.total:
-        shown = "; ".join(
-            f"'{col}' has " + ", ".join(repr(v) for v, _ in seen_values[col].most_common(10))
-            for col in filters
-        )
-        raise EvaluationError(f"no row of {name} matches the filters ({shown})")
-    return rows
-
-
-def _read_text(path: str | Path, name: str) -> str:
-    try:
-        raw = sys.stdin.buffer.read() if str(path) == "-" else Path(path).read_bytes()
-    except OSError as exc:
-        raise EvaluationError(f"cannot read {name}: {exc.strerror or exc}") from exc
-    if not raw.strip():
-        raise EvaluationError(f"{name} is empty: expected a CSV with a header row")
-    return raw.decode("utf-8-sig", errors="replace")
-
-
 # -- running models ----------------------------------------------------------------------------
 @dataclass
 class ModelRun:
@@ -559,7 +392,7 @@ class ModelRun:
 
 def predict_rows(
     clf: Classifier,
-    rows: EvalRows,
+    rows: LabelledRows,
     *,
     batch_size: int = BATCH_SIZE,
     progress: bool = False,
@@ -755,7 +588,7 @@ def _train_baseline(
     title_column: str | None,
     taxonomy: Taxonomy,
     filters: Mapping[str, Sequence[str]] | None,
-    eval_rows: EvalRows,
+    eval_rows: LabelledRows,
 ) -> tuple[Classifier, list[str]]:
     from .baselines import TfidfBaseline
 
@@ -783,7 +616,7 @@ def _train_baseline(
 
 
 # -- reports -----------------------------------------------------------------------------------
-def write_report(report_dir: str | Path, runs: Sequence[ModelRun], rows: EvalRows) -> Path:
+def write_report(report_dir: str | Path, runs: Sequence[ModelRun], rows: LabelledRows) -> Path:
     """Write figures, ``misclassified.csv`` and ``report.md``; returns the report.md path.
 
     One model writes into ``report_dir``; several write one subfolder per model plus a
@@ -838,7 +671,7 @@ def write_report(report_dir: str | Path, runs: Sequence[ModelRun], rows: EvalRow
     return path
 
 
-def _write_model_report(folder: Path, run: ModelRun, rows: EvalRows) -> None:
+def _write_model_report(folder: Path, run: ModelRun, rows: LabelledRows) -> None:
     from . import _report_plots as plots
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -904,12 +737,12 @@ def _write_model_report(folder: Path, run: ModelRun, rows: EvalRows) -> None:
     (folder / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def _label_idx(metrics: dict[str, Any], rows: EvalRows) -> np.ndarray:
+def _label_idx(metrics: dict[str, Any], rows: LabelledRows) -> np.ndarray:
     index = {lab: i for i, lab in enumerate(metrics["confusion"]["labels"])}
     return np.array([index[v] for v in rows.labels])
 
 
-def _write_misclassified(path: Path, run: ModelRun, rows: EvalRows) -> None:
+def _write_misclassified(path: Path, run: ModelRun, rows: LabelledRows) -> None:
     labels = run.metrics["confusion"]["labels"]
     y = _label_idx(run.metrics, rows)
     wrong = np.flatnonzero(run.predicted != y)

@@ -19,16 +19,17 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .data import DataError, csv_header, read_labelled_csv
 from .model import N_SCORE_BLOCKS, Encoded, ModelConfig, RoleClassifier
 from .taxonomy import Taxonomy, load_taxonomy
-from .text import Posting, posting_text
+from .text import Posting
 
 __all__ = [
     "TrainConfig",
@@ -41,7 +42,7 @@ __all__ = [
 ]
 
 
-class TrainingDataError(ValueError):
+class TrainingDataError(DataError):
     """Training data that cannot be used; raised before any training starts."""
 
 
@@ -128,69 +129,60 @@ def load_training_data(
     text_column: str = "description",
     title_column: str | None = "title",
     label_columns: Sequence[str] = ("label", "title_label"),
-    filters: dict[str, str] | None = None,
+    filters: Mapping[str, Sequence[str]] | None = None,
 ) -> LabeledData:
     """Read labeled CSVs and validate them against the taxonomy.
 
     Args:
         label_columns: candidate label column names; each file uses the first it has.
-        filters: keep rows where ``row[col] == value`` (files without ``col`` are kept whole),
-            e.g. ``{"split": "train"}``.
+        filters: keep rows whose ``col`` is one of the values, e.g. ``{"split": ["train"]}``;
+            a file without ``col`` is kept whole.
 
     Raises:
         TrainingDataError: missing file or column, empty file, label outside the taxonomy,
-            a label with fewer than 2 rows.
+            a row without text, a label with fewer than 2 rows.
 
     Example:
         >>> data = load_training_data(["data/samples/postings.csv"], load_taxonomy())  # doctest: +SKIP
     """
-    import pandas as pd
-
     postings: list[Posting] = []
     labels: list[str] = []
     sources: list[str] = []
     for path in paths:
-        path = Path(path)
         try:
-            df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding_errors="replace")
-        except FileNotFoundError as exc:
-            raise TrainingDataError(f"{path}: no such file") from exc
-        except pd.errors.EmptyDataError as exc:
-            raise TrainingDataError(f"{path}: the file is empty") from exc
-        except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-            raise TrainingDataError(f"{path}: cannot parse CSV: {exc}") from exc
-        for col, value in (filters or {}).items():
-            if col in df.columns:
-                df = df[df[col] == value]
-        label_col = next((c for c in label_columns if c in df.columns), None)
-        missing = [c for c in [text_column] if c not in df.columns]
-        if label_col is None:
-            missing.append(" or ".join(label_columns))
-        if missing:
-            raise TrainingDataError(
-                f"{path}: missing column(s) {', '.join(missing)}; "
-                f"the file has: {', '.join(df.columns)}"
-            )
-        if df.empty:
-            raise TrainingDataError(f"{path}: no rows (after filters {filters or {}})")
-        has_title = title_column is not None and title_column in df.columns
-        for i, row in enumerate(df.itertuples(index=False)):
-            rec = dict(zip(df.columns, row))
-            raw_label = rec[label_col]
-            label = taxonomy.normalize_label(raw_label)
-            if label is None:
+            columns = csv_header(path)
+            label_col = next((c for c in label_columns if c in columns), None)
+            if label_col is None:
                 raise TrainingDataError(
-                    f"{path}: row {i + 2}: label '{raw_label}' is not in the taxonomy "
-                    f"({', '.join(taxonomy.labels)})"
+                    f"{path} has no label column ({' or '.join(label_columns)}); "
+                    f"its columns are: {', '.join(columns)}"
                 )
-            title = rec[title_column] if has_title else None
-            if not posting_text(title, rec[text_column]):
-                raise TrainingDataError(f"{path}: row {i + 2}: empty text")
-            postings.append(Posting(description=rec[text_column], title=title or None))
+            rows = read_labelled_csv(
+                path,
+                label_col,
+                text_column,
+                title_column if title_column in columns else None,
+                taxonomy=taxonomy,
+                filters={k: v for k, v in (filters or {}).items() if k in columns},
+            )
+        except DataError as exc:
+            raise TrainingDataError(str(exc)) from exc
+        if rows.unknown_labels:
+            raise TrainingDataError(
+                f"{path}: label(s) not in the taxonomy: {rows.unknown_labels} "
+                f"(the taxonomy has: {', '.join(taxonomy.labels)})"
+            )
+        if rows.errors:
+            first = rows.errors[0]
+            raise TrainingDataError(
+                f"{path}: {len(rows.errors)} unusable row(s); data row {first['row']}: "
+                f"{first['error']}"
+            )
+        titles = rows.titles or [None] * len(rows)
+        for title, description, label in zip(titles, rows.descriptions, rows.labels):
+            postings.append(Posting(description=description, title=title or None))
             labels.append(label)
             sources.append(str(path))
-    if not postings:
-        raise TrainingDataError("no training rows")
     counts = Counter(labels)
     rare = {k: v for k, v in counts.items() if v < 2}
     if rare:
