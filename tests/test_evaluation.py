@@ -549,3 +549,28 @@ def test_zero_shot_real_backbone_against_baseline(postings_csv: Path) -> None:
     zero_shot, baseline = result["models"]
     assert zero_shot["n"] == baseline["n"] == 16
     assert zero_shot["accuracy"] > 0.5  # titles name the roles
+
+
+def test_models_with_one_backbone_are_encoded_once(
+    postings_csv: Path, tiny_trained, tiny_zero_shot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kwargs = {"filters": {"split": ["test"]}, "title_column": "title"}
+    alone = [
+        evaluate(postings_csv, "role", "description", models=[(n, c)], **kwargs)
+        for n, c in (("head", tiny_trained), ("zs", tiny_zero_shot))
+    ]
+    calls = []
+    real_encode = type(tiny_trained).encode
+    monkeypatch.setattr(
+        type(tiny_trained), "encode", lambda self, p: calls.append(len(p)) or real_encode(self, p)
+    )
+    both = evaluate(
+        postings_csv,
+        "role",
+        "description",
+        models=[("head", tiny_trained), ("zs", tiny_zero_shot)],
+        **kwargs,
+    )
+    assert sum(calls) == both["models"][0]["n"]  # the rows were encoded once, not twice
+    for one, shared in zip(alone, both["models"], strict=True):
+        assert shared["accuracy"] == one["accuracy"] and shared["ece"] == one["ece"]

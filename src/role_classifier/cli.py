@@ -27,7 +27,7 @@ ModelOpt = Annotated[
     typer.Option(
         "--model",
         "-m",
-        help="A saved model directory, 'default' (the built-in fine-tuned head) or "
+        help="A saved model directory, 'default' (the built-in trained head) or "
         "'zero-shot' (taxonomy definitions only, no training).",
     ),
 ]

@@ -390,6 +390,47 @@ class ModelRun:
     predicted: np.ndarray
 
 
+def _encode_rows(clf: Any, rows: LabelledRows, *, progress: bool, description: str) -> list[Any]:
+    """``clf.encode`` over the rows in batches (a RoleClassifier's Encoded list)."""
+    from .text import Posting
+
+    titles = rows.titles if rows.titles is not None else [None] * len(rows)
+    postings = [Posting(d, t) for d, t in zip(rows.descriptions, titles, strict=True)]
+    return _batched(lambda lo, hi: clf.encode(postings[lo:hi]), len(rows), progress, description)
+
+
+def _batched(
+    step: Any, n: int, progress: bool, description: str, batch_size: int = BATCH_SIZE
+) -> list[Any]:
+    """Call ``step(lo, hi)`` over ``range(n)`` in batches, with an optional progress bar."""
+    out: list[Any] = []
+    bar = None
+    if progress:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+        bar = Progress(
+            f"[bold]{description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        bar.start()
+        task = bar.add_task(description, total=n)
+    try:
+        for start in range(0, n, batch_size):
+            stop = min(start + batch_size, n)
+            out.append(step(start, stop))
+            if bar is not None:
+                bar.update(task, completed=stop)
+    finally:
+        if bar is not None:
+            bar.stop()
+    return [item for part in out for item in part] if out and isinstance(out[0], list) else out
+
+
 def predict_rows(
     clf: Classifier,
     rows: LabelledRows,
@@ -409,33 +450,11 @@ def predict_rows(
         >>> proba.shape == (len(rows), len(clf.labels))  # doctest: +SKIP
         True
     """
-    n = len(rows)
-    parts = []
-    bar = None
-    if progress:
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+    def step(lo: int, hi: int) -> np.ndarray:
+        titles = rows.titles[lo:hi] if rows.titles is not None else None
+        return clf.predict_proba(rows.descriptions[lo:hi], titles=titles)
 
-        bar = Progress(
-            f"[bold]{description}",
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-            transient=True,
-        )
-        bar.start()
-        task = bar.add_task(description, total=n)
-    try:
-        for start in range(0, n, batch_size):
-            stop = min(start + batch_size, n)
-            titles = rows.titles[start:stop] if rows.titles is not None else None
-            parts.append(clf.predict_proba(rows.descriptions[start:stop], titles=titles))
-            if bar is not None:
-                bar.update(task, completed=stop)
-    finally:
-        if bar is not None:
-            bar.stop()
+    parts = _batched(step, len(rows), progress, description, batch_size)
     if not parts:
         return np.zeros((0, len(clf.labels)))
     return np.vstack(parts)
@@ -514,6 +533,8 @@ def evaluate(
             f"{len(rows.errors)} with an empty label or text"
         )
     runs: list[ModelRun] = []
+    encoded: dict[tuple[object, ...], tuple[Any, list[Any]]] = {}  # encoding_key -> (model, rows)
+    first_name: dict[tuple[object, ...], str] = {}
     for name, clf in loaded:
         warnings: list[str] = []
         if clf is None:
@@ -521,7 +542,19 @@ def evaluate(
                 baseline_train, label_column, text_column, title_column, tax, baseline_filters, rows
             )
         started = time.perf_counter()
-        proba = predict_rows(clf, rows, progress=progress, description=name)
+        key = clf.encoding_key() if hasattr(clf, "encoding_key") else None
+        if key is not None and key in encoded:  # same backbone and windows: encode only once
+            first, enc = encoded[key]
+            clf.share_encoder(first)
+            proba = clf.proba_from_encoded(enc)
+            warnings.append(f"reused the encodings of '{first_name[key]}' (same backbone)")
+        elif key is not None:
+            enc = _encode_rows(clf, rows, progress=progress, description=name)
+            encoded[key] = (clf, enc)
+            first_name[key] = name
+            proba = clf.proba_from_encoded(enc)
+        else:
+            proba = predict_rows(clf, rows, progress=progress, description=name)
         seconds = time.perf_counter() - started
         predicted = np.asarray(clf.decide(proba), dtype=int)
         metrics = compute_metrics(

@@ -181,6 +181,19 @@ class RoleClassifier:
             self._encoder = Encoder(path, c.window_tokens, c.max_windows, c.max_chars, c.batch_size)
         return self._encoder
 
+    def encoding_key(self) -> tuple[object, ...]:
+        """Models with equal keys encode a posting identically (same backbone, windows, roles),
+        so one :meth:`encode` serves them all (``evaluate`` uses this to encode once)."""
+        c = self.config
+        tax = json.dumps(self.taxonomy.to_dict(), sort_keys=True)
+        return (c.backbone, c.window_tokens, c.max_windows, c.max_chars, tax)
+
+    def share_encoder(self, other: RoleClassifier) -> None:
+        """Use ``other``'s loaded backbone (same ``config.backbone``) instead of loading it again."""
+        if other.config.backbone != self.config.backbone:
+            raise ValueError("can only share an encoder between models with the same backbone")
+        self._encoder = other.encoder
+
     # -- encoding ---------------------------------------------------------------------------
     def encode(self, postings: Sequence[Posting]) -> list[Encoded]:
         """Embed titles and description windows of many postings in few batched passes.
