@@ -311,6 +311,28 @@ class RoleClassifier:
         parts = self.score_components(enc)
         return np.concatenate([title, [float(has_title)], mean, *parts.values()]).astype(np.float32)
 
+    def zero_shot_head(self) -> dict[str, np.ndarray]:
+        """The zero-shot scorer written as a linear head over :meth:`features`.
+
+        Zero-shot logits are a weighted sum of the score blocks, so they are ``features @ W.T``
+        for this ``W``; training can start from it and stay close to it.
+        """
+        c = self.config
+        n, dim = len(self.labels), self.encoder.dim
+        weights = [
+            c.title_weight,
+            c.desc_weight,
+            c.desc_title_weight,
+            c.mention_weight,
+            c.keyword_weight,
+            c.title_keyword_weight,
+        ]
+        w = np.zeros((n, self.n_features))
+        start = 2 * dim + 1
+        for k, weight in enumerate(weights):
+            w[:, start + k * n : start + (k + 1) * n] = np.eye(n) * weight
+        return {"weight": w / c.zero_shot_temperature, "bias": np.zeros(n)}
+
     def logits(self, encoded: Sequence[Encoded]) -> np.ndarray:
         """Raw scores (n, L) before the temperature: head outputs, or zero-shot similarities."""
         c = self.config

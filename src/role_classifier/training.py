@@ -54,7 +54,9 @@ class TrainConfig:
     """seed for the dev split and the solver: the same command twice gives the same model."""
     dev_fraction: float = 0.2
     """share of rows held out (stratified) to fit the temperature and the Other threshold."""
-    c: float = 1.0
+    anchor_zero_shot: bool = True
+    """pull the head's weights towards the zero-shot scorer instead of towards zero."""
+    c: float = 0.1
     """inverse L2 strength of the logistic regression on standardised features."""
     title_embedding_scale: float = 2.0
     """scales the standardised title-embedding features against the zero-shot scores: below 1
@@ -205,15 +207,22 @@ def feature_matrix(
 
 
 def fit_head(
-    x: np.ndarray, y: np.ndarray, n_labels: int, config: TrainConfig
+    x: np.ndarray,
+    y: np.ndarray,
+    n_labels: int,
+    config: TrainConfig,
+    anchor: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Fit a standardised, class-balanced multinomial logistic regression.
+
+    Args:
+        anchor: raw-space weights (L, F) the L2 penalty pulls towards instead of zero (the
+            zero-shot scorer, :meth:`RoleClassifier.zero_shot_head`): with little data the
+            head stays the zero-shot model, and it moves away only where the data insist.
 
     Returns:
         ``{"weight": (L, F), "bias": (L,)}`` acting on raw features (the scaler is folded in).
     """
-    from sklearn.linear_model import LogisticRegression
-
     mean = x.mean(axis=0)
     std = x.std(axis=0)
     std[std < 1e-6] = 1.0
@@ -225,17 +234,60 @@ def fit_head(
     std = std / np.maximum(scale, 1e-12)
     std[scale == 0] = np.inf  # weights of a block scaled to 0 come out exactly 0
     xs = (x - mean) / std
-    lr = LogisticRegression(
-        C=config.c,
-        class_weight=None if config.class_weight == "none" else config.class_weight,
-        max_iter=config.max_iter,
-        random_state=config.seed,
+    if anchor is None:
+        anchor = np.zeros((n_labels, x.shape[1]))
+    return _fit_anchored(xs, y, n_labels, config, mean, std, anchor)
+
+
+def _fit_anchored(
+    xs: np.ndarray,
+    y: np.ndarray,
+    n_labels: int,
+    config: TrainConfig,
+    mean: np.ndarray,
+    std: np.ndarray,
+    anchor: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Multinomial logistic regression with penalty ``0.5 * ||W - W0||^2``, by L-BFGS.
+
+    Same objective as scikit-learn's ``LogisticRegression`` (``C * sum(weighted log-loss) +
+    penalty``, bias not penalised), but centred on the anchor ``W0``, which scikit-learn cannot
+    do; with ``W0 = 0`` it is plain L2 logistic regression.
+    """
+    from scipy.optimize import minimize
+    from sklearn.utils.class_weight import compute_sample_weight
+
+    n, f = xs.shape
+    finite = np.isfinite(std)
+    w0 = np.where(finite, anchor * np.where(finite, std, 0.0), 0.0)  # anchor in scaled space
+    b0 = anchor @ np.where(finite, mean, 0.0)
+    onehot = np.eye(n_labels)[y]
+    sw = (
+        np.ones(n)
+        if config.class_weight == "none"
+        else compute_sample_weight(config.class_weight, y)
     )
-    lr.fit(xs, y)
-    weight = np.zeros((n_labels, x.shape[1]))
-    bias = np.full(n_labels, -30.0)  # a label with no rows is never predicted
-    weight[lr.classes_] = lr.coef_ / std
-    bias[lr.classes_] = lr.intercept_ - (lr.coef_ / std) @ mean
+    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        w = theta[: n_labels * f].reshape(n_labels, f)
+        b = theta[n_labels * f :]
+        z = xs @ w.T + b
+        z -= z.max(axis=1, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        loss = -config.c * float((sw * (onehot * logp).sum(axis=1)).sum())
+        diff = w - w0
+        loss += 0.5 * float((diff**2).sum())
+        g = config.c * (sw[:, None] * (np.exp(logp) - onehot))
+        grad_w = g.T @ xs + diff
+        return loss, np.concatenate([grad_w.ravel(), g.sum(axis=0)])
+
+    theta0 = np.concatenate([w0.ravel(), b0])
+    res = minimize(
+        objective, theta0, jac=True, method="L-BFGS-B", options={"maxiter": config.max_iter}
+    )
+    w = res.x[: n_labels * f].reshape(n_labels, f)
+    b = res.x[n_labels * f :]
+    weight = np.where(finite, w / np.where(finite, std, 1.0), 0.0)
+    bias = b - weight @ np.where(finite, mean, 0.0)
     return {"weight": weight.astype(np.float32), "bias": bias.astype(np.float32)}
 
 
@@ -334,7 +386,8 @@ def train(
         return x_title[rows], y[rows]
 
     say("fitting the head on the train part")
-    clf.head = fit_head(*stack(fit_rows), len(clf.labels), config)
+    anchor = clf.zero_shot_head()["weight"] if config.anchor_zero_shot else None
+    clf.head = fit_head(*stack(fit_rows), len(clf.labels), config, anchor)
     x_dev, y_dev = stack(dev_rows)
     dev_logits = x_dev @ clf.head["weight"].T + clf.head["bias"]
     temperature = fit_temperature(dev_logits, y_dev) if config.calibrate else 1.0
@@ -352,7 +405,7 @@ def train(
     say(f"dev: {dev_metrics}, temperature {temperature:.3f}, other threshold {threshold:.2f}")
 
     say("refitting the head on all rows")
-    clf.head = fit_head(*stack(rows), len(clf.labels), config)
+    clf.head = fit_head(*stack(rows), len(clf.labels), config, anchor)
     clf.config.temperature = temperature
     clf.config.other_threshold = threshold
     clf.metadata = {
