@@ -98,7 +98,9 @@ def test_empty_file_is_a_clear_error(tmp_path: Path) -> None:
 def test_filters_keep_matching_rows(tmp_path: Path) -> None:
     rows = [dict(r, split="train" if i % 2 else "test") for i, r in enumerate(_rows())]
     path = _write(tmp_path / "s.csv", rows, ["title", "description", "label", "split"])
-    assert len(load_training_data([path], load_taxonomy(), filters={"split": ["train"]}).labels) == 10
+    assert (
+        len(load_training_data([path], load_taxonomy(), filters={"split": ["train"]}).labels) == 10
+    )
 
 
 def test_unknown_config_key_is_rejected() -> None:
@@ -151,3 +153,26 @@ def test_train_cli_refuses_existing_output_and_bad_data(train_csv: Path, tmp_pat
     result = CliRunner().invoke(app, ["train", str(bad), "--output", str(tmp_path / "new")])
     assert result.exit_code == 2 and "not in the taxonomy" in result.stderr
     assert not (tmp_path / "new").exists()
+
+
+def test_anchored_head_with_no_data_weight_is_the_zero_shot_scorer(
+    train_csv: Path, tiny_zero_shot: RoleClassifier
+) -> None:
+    from role_classifier.training import feature_matrix, fit_head
+
+    data = load_training_data([train_csv], load_taxonomy())
+    encoded = tiny_zero_shot.encode(data.postings)
+    x = feature_matrix(tiny_zero_shot, encoded)
+    y = np.array([tiny_zero_shot.labels.index(label) for label in data.labels])
+    anchor = tiny_zero_shot.zero_shot_head()["weight"]
+    head = fit_head(x, y, len(tiny_zero_shot.labels), TrainConfig(c=1e-9), anchor)
+    np.testing.assert_allclose(head["weight"], anchor, atol=1e-4)
+    # and the zero-shot head reproduces the zero-shot logits exactly
+    np.testing.assert_allclose(
+        x @ anchor.T,
+        tiny_zero_shot.logits(encoded) / tiny_zero_shot.config.zero_shot_temperature,
+        rtol=1e-4,
+        atol=1e-4,
+    )
+    free = fit_head(x, y, len(tiny_zero_shot.labels), TrainConfig(c=10.0), anchor)
+    assert not np.allclose(free["weight"], anchor, atol=1e-2)
