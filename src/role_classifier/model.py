@@ -444,28 +444,32 @@ class RoleClassifier:
         return out[0] if single else out
 
     def _evidence(self, enc: Encoded, label: int, proba: np.ndarray, n: int) -> list[str]:
-        """The ``n`` sentences that most support ``label`` over the other labels.
+        """The ``n`` sentences that most support ``label`` over the runner-up.
 
-        A sentence's support is how much more it resembles the label than the runner-up: through
-        the head's description weights when trained, through the role phrases when zero-shot.
+        Each sentence is scored like a one-sentence description (similarity to the role's work
+        phrases and titles, the role's titles and keywords it names, with the zero-shot weights);
+        its support is its score for ``label`` minus its score for the runner-up. Sentences with
+        less than a quarter of the best support are left out (boilerplate rarely survives).
         """
         sentences = list(dict.fromkeys(s for win in enc.window_sentences for s in win))
         sentences = [s for s in sentences if len(s.split()) >= 4][:400]
         if not sentences:
             return []
+        c = self.config
         emb = self.encoder.embed(sentences)
+        titles, phrases = self._role_prototypes()
+        score = c.desc_weight * np.stack([(emb @ p.T).max(axis=1) for p in phrases], axis=1)
+        score += c.desc_title_weight * np.stack([(emb @ t.T).max(axis=1) for t in titles], axis=1)
+        for s_i, sentence in enumerate(sentences):
+            lex = self.lexical("", sentence)
+            score[s_i] += c.mention_weight * lex["mentions"] + c.keyword_weight * lex["keywords"]
         others = [j for j in np.argsort(-proba) if j != label]
         rival = int(others[0]) if others else label
-        if self.head is None:
-            _, phrases = self._role_prototypes()
-            sim = np.stack([(emb @ p.T).max(axis=1) for p in phrases], axis=1)
-            support = sim[:, label] - sim[:, rival]
-        else:
-            dim = self.encoder.dim
-            w = self.head["weight"][:, dim + 1 : 2 * dim + 1]
-            support = emb @ (w[label] - w[rival])
+        support = score[:, label] - score[:, rival]
         order = np.argsort(-support)[:n]
-        return [sentences[i] for i in order if support[i] > 0] or [sentences[order[0]]]
+        best = float(support[order[0]])
+        keep = [sentences[i] for i in order if support[i] > 0 and support[i] >= 0.25 * best]
+        return keep or [sentences[order[0]]]
 
     # -- persistence ------------------------------------------------------------------------
     def save_pretrained(self, path: str | Path, model_card: str | None = None) -> None:
