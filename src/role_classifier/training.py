@@ -1,17 +1,19 @@
 """Training: fit the classifier's head on labeled postings, calibrate it, save it.
 
-The recipe (``configs/train.yaml``, every field below):
+The recipe (``configs/train.yaml``, every field of :class:`TrainConfig`):
 
 1. Read the CSVs, check columns and labels against the taxonomy *before* any work starts.
-2. Encode every posting once with the frozen backbone (title embedding + description windows,
-   exactly as at prediction time), and build two views of each: with its title and without, so
-   the model also learns to read descriptions alone.
-3. Hold out a stratified dev split; fit a class-balanced multinomial logistic regression on the
-   rest, then fit a temperature on the dev split (calibration) and pick the Other threshold.
-4. Refit on all rows with the same settings and save with :meth:`RoleClassifier.save_pretrained`.
+2. Optionally fine-tune the backbone (``finetune_epochs``; off by default, see below).
+3. Encode every posting once (title embedding + description windows, exactly as at prediction
+   time) and build two views of each: with its title and without, so the model also learns to
+   read descriptions alone.
+4. Hold out a stratified dev split; fit a class-balanced multinomial logistic regression whose
+   L2 penalty pulls towards the zero-shot scorer (``anchor_zero_shot``) on the rest, then fit a
+   temperature on the dev split (calibration).
+5. Refit on all rows with the same settings and save with :meth:`RoleClassifier.save_pretrained`.
 
-The backbone stays frozen: on 2 CPU cores a full fine-tune costs an hour per epoch of real ads,
-and measured on the train split it did not beat the head (see README, "Training").
+The backbone stays frozen by default: one epoch of full fine-tuning took 22 minutes on 2 shared
+CPU cores and scored lower on the dev split (macro-F1 0.901 against 0.919; README, "Training").
 """
 
 from __future__ import annotations
