@@ -560,9 +560,9 @@ def test_models_with_one_backbone_are_encoded_once(
         for n, c in (("head", tiny_trained), ("zs", tiny_zero_shot))
     ]
     calls = []
-    real_encode = type(tiny_trained).encode
+    real_encode = type(tiny_trained)._encode
     monkeypatch.setattr(
-        type(tiny_trained), "encode", lambda self, p: calls.append(len(p)) or real_encode(self, p)
+        type(tiny_trained), "_encode", lambda self, p: calls.append(len(p)) or real_encode(self, p)
     )
     both = evaluate(
         postings_csv,

@@ -501,9 +501,9 @@ def _print_label_summary(s) -> None:  # noqa: ANN001 - batch.LabelSummary
 def train_cli(
     data: Annotated[list[Path], typer.Argument(help="Labelled CSVs (title, description, label).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Directory to save the model in.")],
-    config: Annotated[
-        Path | None, typer.Option("--config", help="Training config YAML.")
-    ] = Path("configs/train.yaml"),
+    config: Annotated[Path | None, typer.Option("--config", help="Training config YAML.")] = Path(
+        "configs/train.yaml"
+    ),
     taxonomy: TaxonomyOpt = None,
     text_column: Annotated[str, typer.Option("--text-column")] = "description",
     title_column: Annotated[str, typer.Option("--title-column")] = "title",

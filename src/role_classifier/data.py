@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .taxonomy import Taxonomy, load_taxonomy
-from .text import posting_text
+from .text import Posting, posting_text
 
 __all__ = ["DataError", "LabelledRows", "csv_header", "parse_filters", "read_labelled_csv"]
 
@@ -53,6 +53,11 @@ class LabelledRows:
 
     def __len__(self) -> int:
         return len(self.labels)
+
+    def postings(self) -> list[Posting]:
+        """The kept rows as :class:`Posting` objects (description and title)."""
+        heads = self.titles if self.titles is not None else [None] * len(self)
+        return [Posting(d, t or None) for d, t in zip(self.descriptions, heads, strict=True)]
 
     def texts(self) -> list[str]:
         """The text each model reads: ``posting_text(title, description)`` per row."""

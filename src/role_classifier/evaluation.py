@@ -390,47 +390,6 @@ class ModelRun:
     predicted: np.ndarray
 
 
-def _encode_rows(clf: Any, rows: LabelledRows, *, progress: bool, description: str) -> list[Any]:
-    """``clf.encode`` over the rows in batches (a RoleClassifier's Encoded list)."""
-    from .text import Posting
-
-    titles = rows.titles if rows.titles is not None else [None] * len(rows)
-    postings = [Posting(d, t) for d, t in zip(rows.descriptions, titles, strict=True)]
-    return _batched(lambda lo, hi: clf.encode(postings[lo:hi]), len(rows), progress, description)
-
-
-def _batched(
-    step: Any, n: int, progress: bool, description: str, batch_size: int = BATCH_SIZE
-) -> list[Any]:
-    """Call ``step(lo, hi)`` over ``range(n)`` in batches, with an optional progress bar."""
-    out: list[Any] = []
-    bar = None
-    if progress:
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-        bar = Progress(
-            f"[bold]{description}",
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-            transient=True,
-        )
-        bar.start()
-        task = bar.add_task(description, total=n)
-    try:
-        for start in range(0, n, batch_size):
-            stop = min(start + batch_size, n)
-            out.append(step(start, stop))
-            if bar is not None:
-                bar.update(task, completed=stop)
-    finally:
-        if bar is not None:
-            bar.stop()
-    return [item for part in out for item in part] if out and isinstance(out[0], list) else out
-
-
 def predict_rows(
     clf: Classifier,
     rows: LabelledRows,
@@ -450,11 +409,21 @@ def predict_rows(
         >>> proba.shape == (len(rows), len(clf.labels))  # doctest: +SKIP
         True
     """
-    def step(lo: int, hi: int) -> np.ndarray:
-        titles = rows.titles[lo:hi] if rows.titles is not None else None
-        return clf.predict_proba(rows.descriptions[lo:hi], titles=titles)
 
-    parts = _batched(step, len(rows), progress, description, batch_size)
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    parts = []
+    columns = (f"[bold]{description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(
+        *columns, console=Console(stderr=True), transient=True, disable=not progress
+    ) as bar:
+        task = bar.add_task(description, total=len(rows))
+        for lo in range(0, len(rows), batch_size):
+            hi = min(lo + batch_size, len(rows))
+            titles = rows.titles[lo:hi] if rows.titles is not None else None
+            parts.append(clf.predict_proba(rows.descriptions[lo:hi], titles=titles))
+            bar.update(task, completed=hi)
     if not parts:
         return np.zeros((0, len(clf.labels)))
     return np.vstack(parts)
@@ -549,7 +518,7 @@ def evaluate(
             proba = clf.proba_from_encoded(enc)
             warnings.append(f"reused the encodings of '{first_name[key]}' (same backbone)")
         elif key is not None:
-            enc = _encode_rows(clf, rows, progress=progress, description=name)
+            enc = clf.encode(rows.postings(), show_progress=progress)
             encoded[key] = (clf, enc)
             first_name[key] = name
             proba = clf.proba_from_encoded(enc)

@@ -195,12 +195,32 @@ class RoleClassifier:
         self._encoder = other.encoder
 
     # -- encoding ---------------------------------------------------------------------------
-    def encode(self, postings: Sequence[Posting]) -> list[Encoded]:
+    def encode(
+        self, postings: Sequence[Posting], show_progress: bool = False, chunk: int = 64
+    ) -> list[Encoded]:
         """Embed titles and description windows of many postings in few batched passes.
+
+        Args:
+            show_progress: a progress bar with ETA on standard error, ``chunk`` postings a step.
 
         Raises:
             EmptyTextError: a posting with neither title nor description text.
         """
+        if not show_progress:
+            return self._encode(postings)
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+        out: list[Encoded] = []
+        columns = ("encoding", BarColumn(), MofNCompleteColumn(), "eta", TimeRemainingColumn())
+        with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+            task = bar.add_task("encoding", total=len(postings))
+            for start in range(0, len(postings), chunk):
+                out.extend(self._encode(postings[start : start + chunk]))
+                bar.update(task, completed=len(out))
+        return out
+
+    def _encode(self, postings: Sequence[Posting]) -> list[Encoded]:
         titles = [clean_text(p.title or "").replace("\n", " ") for p in postings]
         bodies = [clean_text(p.description or "") for p in postings]
         for i, (t, b) in enumerate(zip(titles, bodies)):

@@ -269,6 +269,7 @@ def _fit_anchored(
         if config.class_weight == "none"
         else compute_sample_weight(config.class_weight, y)
     )
+
     def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
         w = theta[: n_labels * f].reshape(n_labels, f)
         b = theta[n_labels * f :]
@@ -376,7 +377,7 @@ def train(
         clf.reset_prototypes()
         clf.config.backbone = "backbone"  # saved next to the head by save_pretrained
     say(f"encoding {len(data.postings)} postings")
-    encoded = encode_in_batches(clf, data.postings, progress)
+    encoded = clf.encode(data.postings, show_progress=progress is not None)
     say(f"encoded in {time.perf_counter() - start:.0f}s")
 
     x_title = feature_matrix(clf, encoded, with_title=True)
@@ -437,38 +438,4 @@ def _token_docs(
         title = clean_text(p.title or "").replace("\n", " ")
         ids = enc.tokenizer(title, add_special_tokens=False)["input_ids"] if title else None
         out.append((ids[: enc.window_tokens - 2] if ids else None, w.ids))
-    return out
-
-
-def encode_in_batches(
-    clf: RoleClassifier,
-    postings: Sequence[Posting],
-    progress: Callable[[str], None] | None = None,
-    chunk: int = 64,
-) -> list[Encoded]:
-    """Encode postings chunk by chunk, with a rich progress bar when ``progress`` is given."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    out: list[Encoded] = []
-    columns = [
-        TextColumn("encoding"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("eta"),
-        TimeRemainingColumn(),
-    ]
-    with Progress(*columns, disable=progress is None, transient=True) as bar:
-        task = bar.add_task("encode", total=len(postings))
-        for start in range(0, len(postings), chunk):
-            part = postings[start : start + chunk]
-            out.extend(clf.encode(part))
-            bar.advance(task, len(part))
     return out
