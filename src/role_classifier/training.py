@@ -294,15 +294,18 @@ def _fit_anchored(
     return {"weight": weight.astype(np.float32), "bias": bias.astype(np.float32)}
 
 
+def _log_loss(logits: np.ndarray, y: np.ndarray) -> float:
+    z = logits - logits.max(axis=1, keepdims=True)
+    logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    return float(-logp[np.arange(len(y)), y].mean())
+
+
 def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
     """The softmax temperature minimising negative log-likelihood on held-out rows."""
     from scipy.optimize import minimize_scalar
 
     def nll(log_t: float) -> float:
-        z = logits / np.exp(log_t)
-        z = z - z.max(axis=1, keepdims=True)
-        logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-        return float(-logp[np.arange(len(y)), y].mean())
+        return _log_loss(logits / np.exp(log_t), y)
 
     res = minimize_scalar(nll, bounds=(-3.0, 3.0), method="bounded")
     return float(np.exp(res.x))
@@ -391,8 +394,13 @@ def train(
     say("fitting the head on the train part")
     anchor = clf.zero_shot_head()["weight"] if config.anchor_zero_shot else None
     clf.head = fit_head(*stack(fit_rows), len(clf.labels), config, anchor)
+    x_fit, y_fit = stack(fit_rows)
     x_dev, y_dev = stack(dev_rows)
     dev_logits = x_dev @ clf.head["weight"].T + clf.head["bias"]
+    say(
+        f"head fitted: log-loss {_log_loss(x_fit @ clf.head['weight'].T + clf.head['bias'], y_fit):.3f}"
+        f" on the train part, {_log_loss(dev_logits, y_dev):.3f} on dev (before calibration)"
+    )
     temperature = fit_temperature(dev_logits, y_dev) if config.calibrate else 1.0
     clf.config.temperature = temperature
     dev_proba = clf.proba_from_logits(dev_logits)
