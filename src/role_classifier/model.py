@@ -134,7 +134,10 @@ class RoleClassifier:
         >>> clf = RoleClassifier.from_pretrained("default")  # doctest: +SKIP
         >>> clf.predict("We build RAG features on LLM APIs with pgvector.")  # doctest: +SKIP
         'AI Engineer'
-        >>> clf.predict(["Train ranking models in PyTorch.", "Pour coffee."])  # doctest: +SKIP
+        >>> clf.predict([  # doctest: +SKIP
+        ...     "You will design, train and evaluate recommendation models in PyTorch.",
+        ...     "Pour coffee and greet customers at our cafe.",
+        ... ])
         ['ML Engineer', 'Other']
         >>> clf.predict_proba(["..."]).shape  # doctest: +SKIP
         (1, 8)
