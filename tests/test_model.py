@@ -98,3 +98,17 @@ def test_save_and_load_round_trip(tiny_trained: RoleClassifier, tmp_path: Path) 
 def test_from_pretrained_rejects_non_model_dir(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         RoleClassifier.from_pretrained(tmp_path)
+
+
+def test_description_only_rows_use_their_own_temperature(tiny_trained: RoleClassifier) -> None:
+    z = np.array([[2.0, 0.0] + [0.0] * (len(tiny_trained.labels) - 2)] * 2)
+    saved = (tiny_trained.config.temperature, tiny_trained.config.temperature_description_only)
+    try:
+        tiny_trained.config.temperature, tiny_trained.config.temperature_description_only = 1.0, 4.0
+        p = tiny_trained.proba_from_logits(z, np.array([True, False]))
+        assert p[0, 0] > p[1, 0]  # the hotter description-only temperature is less confident
+        tiny_trained.config.temperature_description_only = 0.0  # 0: fall back to `temperature`
+        p = tiny_trained.proba_from_logits(z, np.array([True, False]))
+        np.testing.assert_allclose(p[0], p[1])
+    finally:
+        tiny_trained.config.temperature, tiny_trained.config.temperature_description_only = saved

@@ -124,6 +124,7 @@ def test_train_is_deterministic_and_round_trips(
     b = train(data, cfg, backbone=tiny_config.backbone)
     np.testing.assert_array_equal(a.head["weight"], b.head["weight"])
     assert a.metadata["training_rows"]["total"] == 20
+    assert a.config.temperature > 0 and a.config.temperature_description_only > 0
     texts = [p.description for p in data.postings[:5]]
     a.save_pretrained(tmp_path / "m")
     loaded = RoleClassifier.from_pretrained(tmp_path / "m")

@@ -71,7 +71,9 @@ class ModelConfig:
     zero_shot_temperature: float = 0.14
     """zero-shot: divides the combined similarity before the softmax."""
     temperature: float = 1.0
-    """trained head: calibration temperature dividing its logits."""
+    """trained head: calibration temperature dividing its logits (postings with a title)."""
+    temperature_description_only: float = 0.0
+    """trained head: the same for postings without a title (0: use ``temperature``)."""
     other_threshold: float = 0.0
     """a posting whose best non-Other probability is below this is labelled Other."""
 
@@ -377,19 +379,29 @@ class RoleClassifier:
         x = np.stack([self.features(e) for e in encoded]).astype(np.float64)
         return x @ self.head["weight"].T.astype(np.float64) + self.head["bias"].astype(np.float64)
 
-    def proba_from_logits(self, z: np.ndarray) -> np.ndarray:
-        """Softmax of raw scores divided by the temperature (calibrated for a trained head)."""
-        temperature = (
-            self.config.zero_shot_temperature if self.head is None else self.config.temperature
-        )
-        z = np.asarray(z, dtype=np.float64).reshape(-1, len(self.labels)) / temperature
+    def proba_from_logits(self, z: np.ndarray, has_title: np.ndarray | None = None) -> np.ndarray:
+        """Softmax of raw scores divided by the temperature (calibrated for a trained head).
+
+        A trained head has one temperature for postings with a title and one for descriptions
+        alone (``has_title`` says which row is which; all with a title when None).
+        """
+        z = np.asarray(z, dtype=np.float64).reshape(-1, len(self.labels))
+        c = self.config
+        if self.head is None:
+            temperature = np.full(len(z), c.zero_shot_temperature)
+        else:
+            plain = c.temperature_description_only or c.temperature
+            titled = np.ones(len(z), bool) if has_title is None else np.asarray(has_title, bool)
+            temperature = np.where(titled, c.temperature, plain)
+        z = z / temperature[:, None]
         z = z - z.max(axis=1, keepdims=True) if len(z) else z
         p = np.exp(z)
         return p / p.sum(axis=1, keepdims=True) if len(z) else p
 
     def proba_from_encoded(self, encoded: Sequence[Encoded]) -> np.ndarray:
         """Calibrated probabilities (n, L) for encoded postings."""
-        return self.proba_from_logits(self.logits(encoded))
+        has_title = np.array([e.title is not None for e in encoded], dtype=bool)
+        return self.proba_from_logits(self.logits(encoded), has_title)
 
     def decide(self, proba: np.ndarray) -> np.ndarray:
         """Label indices from probabilities, applying the Other threshold."""

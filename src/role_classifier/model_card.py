@@ -35,7 +35,8 @@ def model_card(
         f"- labels: {', '.join(clf.labels)}",
         f"- backbone: {clf.config.backbone}; windows of {clf.config.window_tokens} word-pieces, "
         f"at most {clf.config.max_windows} per ad",
-        f"- calibration temperature: {clf.config.temperature:.3f}; "
+        f"- calibration temperature: {clf.config.temperature:.3f} with a title, "
+        f"{clf.config.temperature_description_only or clf.config.temperature:.3f} without; "
         f"Other threshold: {clf.config.other_threshold:.2f}",
         f"- trained: {meta.get('trained_at', '?')} in {meta.get('seconds', '?')} s",
     ]

@@ -72,7 +72,7 @@ class TrainConfig:
     description_only_view: bool = True
     """also train on every posting without its title, so descriptions alone are read well."""
     calibrate: bool = True
-    """fit a softmax temperature on the dev split."""
+    """fit softmax temperatures on the dev split (one with titles, one for descriptions alone)."""
     tune_other_threshold: bool = False
     """pick the Other threshold that maximises dev macro-F1 (else 0: plain arg-max)."""
     finetune_epochs: int = 0
@@ -391,6 +391,10 @@ def train(
             return np.vstack([x_title[rows], x_plain[rows]]), np.concatenate([y[rows], y[rows]])
         return x_title[rows], y[rows]
 
+    def view_has_title(rows: np.ndarray) -> np.ndarray:
+        n = len(rows)
+        return np.arange(2 * n if config.description_only_view else n) < n
+
     say("fitting the head on the train part")
     anchor = clf.zero_shot_head()["weight"] if config.anchor_zero_shot else None
     clf.head = fit_head(*stack(fit_rows), len(clf.labels), config, anchor)
@@ -401,9 +405,15 @@ def train(
         f"head fitted: log-loss {_log_loss(x_fit @ clf.head['weight'].T + clf.head['bias'], y_fit):.3f}"
         f" on the train part, {_log_loss(dev_logits, y_dev):.3f} on dev (before calibration)"
     )
-    temperature = fit_temperature(dev_logits, y_dev) if config.calibrate else 1.0
+    dev_titled = view_has_title(dev_rows)
+    temperature, temperature_plain = 1.0, 0.0
+    if config.calibrate:
+        temperature = fit_temperature(dev_logits[dev_titled], y_dev[dev_titled])
+        if config.description_only_view:
+            temperature_plain = fit_temperature(dev_logits[~dev_titled], y_dev[~dev_titled])
     clf.config.temperature = temperature
-    dev_proba = clf.proba_from_logits(dev_logits)
+    clf.config.temperature_description_only = temperature_plain
+    dev_proba = clf.proba_from_logits(dev_logits, dev_titled)
     threshold = _best_other_threshold(clf, dev_proba, y_dev) if config.tune_other_threshold else 0.0
     from sklearn.metrics import accuracy_score, f1_score
 
@@ -413,11 +423,15 @@ def train(
         "macro_f1": round(float(f1_score(y_dev, dev_pred, average="macro")), 4),
         "n": int(len(y_dev)),
     }
-    say(f"dev: {dev_metrics}, temperature {temperature:.3f}, other threshold {threshold:.2f}")
+    say(
+        f"dev: {dev_metrics}, temperature {temperature:.3f} (with title), "
+        f"{temperature_plain:.3f} (description only), other threshold {threshold:.2f}"
+    )
 
     say("refitting the head on all rows")
     clf.head = fit_head(*stack(rows), len(clf.labels), config, anchor)
     clf.config.temperature = temperature
+    clf.config.temperature_description_only = temperature_plain
     clf.config.other_threshold = threshold
     clf.metadata = {
         "trained_at": time.strftime("%Y-%m-%d"),
