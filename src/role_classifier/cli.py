@@ -571,8 +571,3 @@ def train_cli(
     command = "role-classifier train " + shlex.join(sys.argv[2:])
     clf.save_pretrained(output, model_card=model_card(clf, command))
     err.print(f"saved to {output}")
-
-
-def main() -> None:
-    """Entry point for ``python -m role_classifier``."""
-    app()
