@@ -133,7 +133,9 @@ def test_train_is_deterministic_and_round_trips(
 
 def test_finetune_changes_the_backbone(train_csv: Path, tiny_config, tmp_path: Path) -> None:
     data = load_training_data([train_csv], load_taxonomy())
-    cfg = TrainConfig(window_tokens=32, dev_fraction=0.25, finetune_epochs=1, finetune_lr=1e-3)
+    cfg = TrainConfig(
+        window_tokens=32, calibration="dev", dev_fraction=0.25, finetune_epochs=1, finetune_lr=1e-3
+    )
     clf = train(data, cfg, backbone=tiny_config.backbone)
     before = RoleClassifier(config=tiny_config).encoder.embed(["model serving"])
     after = clf.encoder.embed(["model serving"])
@@ -177,3 +179,54 @@ def test_anchored_head_with_no_data_weight_is_the_zero_shot_scorer(
     )
     free = fit_head(x, y, len(tiny_zero_shot.labels), TrainConfig(c=10.0), anchor)
     assert not np.allclose(free["weight"], anchor, atol=1e-2)
+
+
+def test_cross_val_calibration_scores_every_row_out_of_fold(train_csv: Path, tiny_config) -> None:
+    data = load_training_data([train_csv], load_taxonomy())
+    clf = train(data, TrainConfig(window_tokens=32), backbone=tiny_config.backbone)
+    held_out = clf.metadata["held_out_metrics"]
+    assert held_out["kind"] == "cross-val"
+    # every posting once with its title and once without
+    assert held_out["with_title"]["n"] == held_out["description_only"]["n"] == 20
+    assert clf.config.temperature > 0 and clf.config.temperature_description_only > 0
+
+
+def test_no_calibration_keeps_temperature_one(train_csv: Path, tiny_config) -> None:
+    data = load_training_data([train_csv], load_taxonomy())
+    clf = train(
+        data, TrainConfig(window_tokens=32, calibration="none"), backbone=tiny_config.backbone
+    )
+    assert clf.config.temperature == 1.0 and clf.metadata["held_out_metrics"] is None
+
+
+def test_folds_keep_a_company_together(tmp_path: Path) -> None:
+    from role_classifier.training import _folds
+
+    rows = [dict(r, company=f"co{i % 6}") for i, r in enumerate(_rows(6))]
+    path = _write(tmp_path / "c.csv", rows, ["title", "description", "label", "company"])
+    data = load_training_data([path], load_taxonomy())
+    assert len(set(data.groups)) == 6
+    y = np.array([load_taxonomy().labels.index(label) for label in data.labels])
+    folds = _folds(y, data.groups, TrainConfig(calibration_folds=3))
+    assert len(folds) == 3
+    for fit_part, held in folds:
+        assert {data.groups[i] for i in fit_part}.isdisjoint(data.groups[i] for i in held)
+    assert sorted(np.concatenate([held for _, held in folds]).tolist()) == list(range(len(y)))
+
+
+def test_rows_without_a_company_are_their_own_group(train_csv: Path) -> None:
+    data = load_training_data([train_csv], load_taxonomy())
+    assert len(set(data.groups)) == len(data.groups) == 20
+
+
+@pytest.mark.parametrize(
+    ("fields", "needle"),
+    [
+        ({"calibration": "isotonic"}, "calibration must be one of"),
+        ({"calibration_folds": 1}, "at least 2"),
+        ({"finetune_epochs": 1}, "needs calibration: dev"),
+    ],
+)
+def test_bad_calibration_settings_are_rejected(fields: dict, needle: str) -> None:
+    with pytest.raises(ValueError, match=needle):
+        TrainConfig.from_dict(fields)

@@ -523,6 +523,14 @@ def train_cli(
             "(e.g. split=train).",
         ),
     ] = None,
+    group_column: Annotated[
+        str,
+        typer.Option(
+            "--group-column",
+            help="Postings sharing a value here (per file) stay in one cross-validation fold; "
+            "files without the column group each posting alone.",
+        ),
+    ] = "company",
     seed: Annotated[int | None, typer.Option("--seed", help="Overrides the config.")] = None,
     c: Annotated[float | None, typer.Option("--c", help="Overrides the config.")] = None,
     overwrite: Annotated[
@@ -563,6 +571,7 @@ def train_cli(
             title_column=title_column,
             label_columns=label_column or ("label", "title_label"),
             filters=filters,
+            group_column=group_column or None,
         )
     except (TaxonomyError, DataError, ValueError) as exc:
         raise _fail(str(exc)) from exc

@@ -36,6 +36,7 @@ class LabelledRows:
         titles: the title column of each kept row (None without ``--title-column``).
         labels: taxonomy label of each kept row (normalised).
         row_numbers: 1-based data row (header not counted) of each kept row.
+        groups: the group column of each kept row (None without ``group_column``).
         unknown_labels: ``{label: count}`` of rows whose label is not in the taxonomy.
         errors: ``[{"row", "error"}]`` of other excluded rows (empty label or text).
         total: data rows in the file.
@@ -46,6 +47,7 @@ class LabelledRows:
     titles: list[str | None] | None = None
     labels: list[str] = field(default_factory=list)
     row_numbers: list[int] = field(default_factory=list)
+    groups: list[str] | None = None
     unknown_labels: dict[str, int] = field(default_factory=dict)
     errors: list[dict[str, Any]] = field(default_factory=list)
     total: int = 0
@@ -119,12 +121,15 @@ def read_labelled_csv(
     *,
     taxonomy: Taxonomy | None = None,
     filters: Mapping[str, Sequence[str]] | None = None,
+    group_column: str | None = None,
 ) -> LabelledRows:
     """Read a labelled CSV (``-`` for standard input), keeping rows the taxonomy can score.
 
     Labels are matched to taxonomy names with :meth:`Taxonomy.normalize_label` ("ml engineer"
     is "ML Engineer"). Rows with an unknown label, an empty label or no text are excluded and
     reported in :attr:`LabelledRows.unknown_labels` and :attr:`LabelledRows.errors`.
+    ``group_column`` (e.g. a source or company column) is kept per row in
+    :attr:`LabelledRows.groups`.
 
     Raises:
         DataError: unreadable or empty file, a missing column (the message lists the
@@ -148,6 +153,8 @@ def read_labelled_csv(
         wanted = {"label": label_column, "text": text_column}
         if title_column:
             wanted["title"] = title_column
+        if group_column:
+            wanted["group"] = group_column
         for col in filters:
             wanted[f"filter on '{col}'"] = col
         for what, col in wanted.items():
@@ -156,7 +163,9 @@ def read_labelled_csv(
                 raise DataError(
                     f"{name} has no column '{col}' ({role}); its columns are: " + ", ".join(columns)
                 )
-        rows = LabelledRows(titles=[] if title_column else None)
+        rows = LabelledRows(
+            titles=[] if title_column else None, groups=[] if group_column else None
+        )
         seen_values: dict[str, Counter[str]] = {col: Counter() for col in filters}
         for number, record in enumerate(reader, start=1):
             rows.total += 1
@@ -189,6 +198,8 @@ def read_labelled_csv(
             rows.row_numbers.append(number)
             if rows.titles is not None:
                 rows.titles.append(title)
+            if rows.groups is not None:
+                rows.groups.append((record.get(group_column) or "").strip())
     except csv.Error as exc:
         raise DataError(f"{name} is not a readable CSV: {exc}") from exc
     if rows.total == 0:

@@ -48,15 +48,21 @@ def model_card(
         lines += [f"| {k} | {v} |" for k, v in sorted(rows.get("per_label", {}).items())]
         lines += ["", "| source file | rows |", "|---|---:|"]
         lines += [f"| {k} | {v} |" for k, v in rows.get("per_source", {}).items()]
-    dev = meta.get("dev_metrics")
-    if dev:
-        lines += [
-            "",
-            "## Evaluation",
-            "",
-            f"Held-out dev split ({dev['n']} views: postings with and without title): "
-            f"accuracy {dev['accuracy']:.3f}, macro-F1 {dev['macro_f1']:.3f}.",
-        ]
+    held_out = meta.get("held_out_metrics")
+    if held_out:
+        where = {
+            "cross-val": "Out-of-fold scores of every training posting (cross-validation)",
+            "dev": "The held-out dev split",
+        }.get(held_out.get("kind", ""), "Held-out rows")
+        lines += ["", "## Evaluation", "", f"{where}, before the final refit on all rows:", ""]
+        lines += ["| input | n | accuracy | macro-F1 |", "|---|---:|---:|---:|"]
+        for view, label in (
+            ("with_title", "title + description"),
+            ("description_only", "description only"),
+        ):
+            if view in held_out:
+                m = held_out[view]
+                lines.append(f"| {label} | {m['n']} | {m['accuracy']:.3f} | {m['macro_f1']:.3f} |")
     for name, result in (evaluations or {}).items():
         lines += [
             "",

@@ -7,9 +7,12 @@ The recipe (``configs/train.yaml``, every field of :class:`TrainConfig`):
 3. Encode every posting once (title embedding + description windows, exactly as at prediction
    time) and build two views of each: with its title and without, so the model also learns to
    read descriptions alone.
-4. Hold out a stratified dev split; fit a class-balanced multinomial logistic regression whose
-   L2 penalty pulls towards the zero-shot scorer (``anchor_zero_shot``) on the rest, then fit a
-   temperature on the dev split (calibration).
+4. Calibrate (``calibration``): fit a class-balanced multinomial logistic regression whose L2
+   penalty pulls towards the zero-shot scorer (``anchor_zero_shot``) on all but a held-out part,
+   score the held-out part, and fit the softmax temperatures on those held-out scores. With
+   ``cross-val`` (the default) every row is held out once, in ``calibration_folds`` folds that
+   keep postings of one company together; with ``dev`` one stratified dev split is held out.
+   The held-out scores also give the cross-validated (or dev) metrics stored with the model.
 5. Refit on all rows with the same settings and save with :meth:`RoleClassifier.save_pretrained`.
 
 The backbone stays frozen by default: one epoch of full fine-tuning took 22 minutes on 2 shared
@@ -23,6 +26,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +48,9 @@ __all__ = [
 ]
 
 
+CALIBRATIONS = ("cross-val", "dev", "none")
+
+
 class TrainingDataError(DataError):
     """Training data that cannot be used; raised before any training starts."""
 
@@ -54,8 +61,14 @@ class TrainConfig:
 
     seed: int = 13
     """seed for the dev split and the solver: the same command twice gives the same model."""
+    calibration: str = "cross-val"
+    """where the temperatures (and the Other threshold) are fitted: 'cross-val' (out-of-fold
+    scores of every row), 'dev' (one held-out dev split; required with fine-tuning, so the
+    backbone never sees the calibration rows) or 'none' (temperature 1)."""
+    calibration_folds: int = 5
+    """folds for ``calibration: cross-val``; postings sharing a group (company) stay together."""
     dev_fraction: float = 0.2
-    """share of rows held out (stratified) to fit the temperature and the Other threshold."""
+    """share of rows held out (stratified) as the dev split (``calibration: dev``)."""
     anchor_zero_shot: bool = True
     """pull the head's weights towards the zero-shot scorer instead of towards zero."""
     c: float = 0.1
@@ -71,10 +84,8 @@ class TrainConfig:
     """solver iterations."""
     description_only_view: bool = True
     """also train on every posting without its title, so descriptions alone are read well."""
-    calibrate: bool = True
-    """fit softmax temperatures on the dev split (one with titles, one for descriptions alone)."""
     tune_other_threshold: bool = False
-    """pick the Other threshold that maximises dev macro-F1 (else 0: plain arg-max)."""
+    """pick the Other threshold that maximises held-out macro-F1 (else 0: plain arg-max)."""
     finetune_epochs: int = 0
     """epochs of full backbone fine-tuning before the head is fitted (0: frozen backbone)."""
     finetune_lr: float = 3e-5
@@ -89,6 +100,19 @@ class TrainConfig:
     """windows kept per ad."""
     batch_size: int = 32
     """windows per forward pass."""
+
+    def __post_init__(self) -> None:
+        if self.calibration not in CALIBRATIONS:
+            raise ValueError(
+                f"calibration must be one of {', '.join(CALIBRATIONS)}, got '{self.calibration}'"
+            )
+        if self.calibration == "cross-val" and self.calibration_folds < 2:
+            raise ValueError(f"calibration_folds must be at least 2, got {self.calibration_folds}")
+        if self.finetune_epochs > 0 and self.calibration == "cross-val":
+            raise ValueError(
+                "fine-tuning (finetune_epochs > 0) needs calibration: dev, so that the "
+                "temperatures are fitted on rows the fine-tuned backbone has not seen"
+            )
 
     @classmethod
     def from_yaml(cls, path: str | Path, **overrides: Any) -> TrainConfig:
@@ -121,6 +145,9 @@ class LabeledData:
     postings: list[Posting]
     labels: list[str]
     sources: list[str] = field(default_factory=list)
+    groups: list[str] = field(default_factory=list)
+    """per posting, what keeps related postings in one cross-validation fold: its file and
+    company (``group_column``) where the file has one, else the posting alone."""
 
     def counts(self) -> dict[str, int]:
         """Rows per label."""
@@ -134,6 +161,7 @@ def load_training_data(
     title_column: str | None = "title",
     label_columns: Sequence[str] = ("label", "title_label"),
     filters: Mapping[str, Sequence[str]] | None = None,
+    group_column: str | None = "company",
 ) -> LabeledData:
     """Read labeled CSVs and validate them against the taxonomy.
 
@@ -141,6 +169,9 @@ def load_training_data(
         label_columns: candidate label column names; each file uses the first it has.
         filters: keep rows whose ``col`` is one of the values, e.g. ``{"split": ["train"]}``;
             a file without ``col`` is kept whole.
+        group_column: postings with the same value here (in one file) stay in one
+            cross-validation fold, so near-identical ads of one company never calibrate each
+            other; files without the column, and empty cells, group each posting alone.
 
     Raises:
         TrainingDataError: missing file or column, empty file, label outside the taxonomy,
@@ -152,6 +183,7 @@ def load_training_data(
     postings: list[Posting] = []
     labels: list[str] = []
     sources: list[str] = []
+    groups: list[str] = []
     for path in paths:
         try:
             columns = csv_header(path)
@@ -168,6 +200,7 @@ def load_training_data(
                 title_column if title_column in columns else None,
                 taxonomy=taxonomy,
                 filters={k: v for k, v in (filters or {}).items() if k in columns},
+                group_column=group_column if group_column in columns else None,
             )
         except DataError as exc:
             raise TrainingDataError(str(exc)) from exc
@@ -183,10 +216,14 @@ def load_training_data(
                 f"{first['error']}"
             )
         titles = rows.titles or [None] * len(rows)
-        for title, description, label in zip(titles, rows.descriptions, rows.labels):
+        cells = rows.groups or [""] * len(rows)
+        for title, description, label, cell, number in zip(
+            titles, rows.descriptions, rows.labels, cells, rows.row_numbers
+        ):
             postings.append(Posting(description=description, title=title or None))
             labels.append(label)
             sources.append(str(path))
+            groups.append(f"{path}: {cell.strip() or f'row {number}'}")
     counts = Counter(labels)
     rare = {k: v for k, v in counts.items() if v < 2}
     if rare:
@@ -194,7 +231,7 @@ def load_training_data(
             f"every label needs at least 2 rows; too few in {', '.join(map(str, paths))}: "
             f"{rare}. Add examples or remove the role from the taxonomy."
         )
-    return LabeledData(postings, labels, sources)
+    return LabeledData(postings, labels, sources, groups)
 
 
 def feature_matrix(
@@ -355,9 +392,11 @@ def train(
     y = np.array([label_index[name] for name in data.labels])
 
     rows = np.arange(len(y))
-    fit_rows, dev_rows = train_test_split(
-        rows, test_size=config.dev_fraction, stratify=y, random_state=config.seed
-    )
+    fit_rows, dev_rows = rows, rows[:0]
+    if config.calibration == "dev":
+        fit_rows, dev_rows = train_test_split(
+            rows, test_size=config.dev_fraction, stratify=y, random_state=config.seed
+        )
     start = time.perf_counter()
     if config.finetune_epochs > 0:
         from .finetune import finetune_backbone
@@ -383,56 +422,47 @@ def train(
     encoded = clf.encode(data.postings, show_progress=progress is not None)
     say(f"encoded in {time.perf_counter() - start:.0f}s")
 
-    x_title = feature_matrix(clf, encoded, with_title=True)
-    x_plain = feature_matrix(clf, encoded, with_title=False)
-
-    def stack(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if config.description_only_view:
-            return np.vstack([x_title[rows], x_plain[rows]]), np.concatenate([y[rows], y[rows]])
-        return x_title[rows], y[rows]
-
-    def view_has_title(rows: np.ndarray) -> np.ndarray:
-        n = len(rows)
-        return np.arange(2 * n if config.description_only_view else n) < n
-
-    say("fitting the head on the train part")
+    views = _Views(
+        feature_matrix(clf, encoded, with_title=True),
+        feature_matrix(clf, encoded, with_title=False) if config.description_only_view else None,
+        y,
+    )
     anchor = clf.zero_shot_head()["weight"] if config.anchor_zero_shot else None
-    clf.head = fit_head(*stack(fit_rows), len(clf.labels), config, anchor)
-    x_fit, y_fit = stack(fit_rows)
-    x_dev, y_dev = stack(dev_rows)
-    dev_logits = x_dev @ clf.head["weight"].T + clf.head["bias"]
-    say(
-        f"head fitted: log-loss {_log_loss(x_fit @ clf.head['weight'].T + clf.head['bias'], y_fit):.3f}"
-        f" on the train part, {_log_loss(dev_logits, y_dev):.3f} on dev (before calibration)"
-    )
-    dev_titled = view_has_title(dev_rows)
-    temperature, temperature_plain = 1.0, 0.0
-    if config.calibrate:
-        temperature = fit_temperature(dev_logits[dev_titled], y_dev[dev_titled])
-        if config.description_only_view:
-            temperature_plain = fit_temperature(dev_logits[~dev_titled], y_dev[~dev_titled])
-    clf.config.temperature = temperature
-    clf.config.temperature_description_only = temperature_plain
-    dev_proba = clf.proba_from_logits(dev_logits, dev_titled)
-    threshold = _best_other_threshold(clf, dev_proba, y_dev) if config.tune_other_threshold else 0.0
-    from sklearn.metrics import accuracy_score, f1_score
+    fit = partial(fit_head, n_labels=len(clf.labels), config=config, anchor=anchor)
 
-    dev_pred = clf.decide(dev_proba)
-    dev_metrics = {
-        "accuracy": round(float(accuracy_score(y_dev, dev_pred)), 4),
-        "macro_f1": round(float(f1_score(y_dev, dev_pred, average="macro")), 4),
-        "n": int(len(y_dev)),
-    }
-    say(
-        f"dev: {dev_metrics}, temperature {temperature:.3f} (with title), "
-        f"{temperature_plain:.3f} (description only), other threshold {threshold:.2f}"
-    )
-
-    say("refitting the head on all rows")
-    clf.head = fit_head(*stack(rows), len(clf.labels), config, anchor)
-    clf.config.temperature = temperature
-    clf.config.temperature_description_only = temperature_plain
-    clf.config.other_threshold = threshold
+    held_out = None
+    if config.calibration == "dev":
+        say(f"fitting the head on the train part, scoring the dev split ({len(dev_rows)} rows)")
+        held_out = views.logits(fit(*views.stack(fit_rows)), dev_rows)
+    elif config.calibration == "cross-val":
+        folds = _folds(y, data.groups or [str(i) for i in rows], config)
+        say(f"scoring every row out of fold ({len(folds)} folds, companies kept whole)")
+        parts = [views.logits(fit(*views.stack(train_part)), part) for train_part, part in folds]
+        held_out = _HeldOut(
+            np.concatenate([p.logits for p in parts]),
+            np.concatenate([p.y for p in parts]),
+            np.concatenate([p.titled for p in parts]),
+        )
+    say("fitting the head on all rows")
+    clf.head = fit(*views.stack(rows))
+    held_out_metrics = None
+    if held_out is not None:
+        titled, plain = held_out.titled, ~held_out.titled
+        clf.config.temperature = fit_temperature(held_out.logits[titled], held_out.y[titled])
+        if plain.any():
+            clf.config.temperature_description_only = fit_temperature(
+                held_out.logits[plain], held_out.y[plain]
+            )
+        proba = clf.proba_from_logits(held_out.logits, titled)
+        if config.tune_other_threshold:
+            clf.config.other_threshold = _best_other_threshold(clf, proba, held_out.y)
+        held_out_metrics = _held_out_metrics(clf, held_out, proba, config.calibration)
+        c = clf.config
+        say(
+            f"held out ({config.calibration}): {held_out_metrics}; temperature "
+            f"{c.temperature:.3f} with a title, {c.temperature_description_only:.3f} "
+            f"description only; Other threshold {c.other_threshold:.2f}"
+        )
     clf.metadata = {
         "trained_at": time.strftime("%Y-%m-%d"),
         "train_config": dataclasses.asdict(config),
@@ -441,10 +471,76 @@ def train(
             "per_label": data.counts(),
             "per_source": dict(Counter(data.sources)),
         },
-        "dev_metrics": dev_metrics,
+        "held_out_metrics": held_out_metrics,
         "seconds": round(time.perf_counter() - start, 1),
     }
     return clf
+
+
+@dataclass
+class _HeldOut:
+    """Head scores of rows the head was not fitted on (one row per view)."""
+
+    logits: np.ndarray
+    y: np.ndarray
+    titled: np.ndarray
+
+
+@dataclass
+class _Views:
+    """Every posting's features with its title and (optionally) without it."""
+
+    titled: np.ndarray
+    plain: np.ndarray | None
+    y: np.ndarray
+
+    def stack(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Training matrix and labels for ``rows``: both views stacked."""
+        if self.plain is None:
+            return self.titled[rows], self.y[rows]
+        return np.vstack([self.titled[rows], self.plain[rows]]), np.tile(self.y[rows], 2)
+
+    def logits(self, head: dict[str, np.ndarray], rows: np.ndarray) -> _HeldOut:
+        """``head``'s scores for ``rows`` in every view."""
+        x, y = self.stack(rows)
+        titled = np.arange(len(y)) < len(rows)
+        return _HeldOut(x @ head["weight"].T + head["bias"], y, titled)
+
+
+def _folds(
+    y: np.ndarray, groups: Sequence[str], config: TrainConfig
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Stratified folds that keep each group (company) in one fold, seeded."""
+    import warnings
+
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    # fewer folds when the data are too small (scikit-learn needs a class with n_splits rows)
+    n_splits = min(config.calibration_folds, len(set(groups)), int(np.bincount(y).max()))
+    folds = StratifiedGroupKFold(n_splits, shuffle=True, random_state=config.seed)
+    with warnings.catch_warnings():  # "least populated class has only n members": expected
+        warnings.simplefilter("ignore", UserWarning)
+        return list(folds.split(np.zeros(len(y)), y, groups))
+
+
+def _held_out_metrics(
+    clf: RoleClassifier, held_out: _HeldOut, proba: np.ndarray, kind: str
+) -> dict[str, Any]:
+    """Accuracy and macro-F1 of the held-out scores, per view."""
+    from sklearn.metrics import accuracy_score, f1_score
+
+    pred = clf.decide(proba)
+    out: dict[str, Any] = {"kind": kind}
+    for view, rows in (("with_title", held_out.titled), ("description_only", ~held_out.titled)):
+        if rows.any():
+            out[view] = {
+                "accuracy": round(float(accuracy_score(held_out.y[rows], pred[rows])), 4),
+                "macro_f1": round(
+                    float(f1_score(held_out.y[rows], pred[rows], average="macro")), 4
+                ),
+                "n": int(rows.sum()),
+            }
+    return out
 
 
 def _token_docs(
