@@ -574,3 +574,45 @@ def test_models_with_one_backbone_are_encoded_once(
     assert sum(calls) == both["models"][0]["n"]  # the rows were encoded once, not twice
     for one, shared in zip(alone, both["models"], strict=True):
         assert shared["accuracy"] == one["accuracy"] and shared["ece"] == one["ece"]
+
+
+def test_group_metrics_match_metrics_on_each_subset() -> None:
+    from role_classifier.evaluation import GROUP_KEYS, group_metrics
+
+    rng = np.random.default_rng(1)
+    proba = rng.dirichlet(np.ones(len(LABELS)), size=30)
+    y = [LABELS[i] for i in rng.integers(0, len(LABELS), size=30)]
+    groups = ["big"] * 18 + ["small"] * 12
+    out = group_metrics(y, proba, groups, LABELS, min_support=2)
+    assert list(out) == ["big", "small"]
+    for name, rows in (("big", slice(0, 18)), ("small", slice(18, 30))):
+        alone = compute_metrics(y[rows], proba[rows], LABELS, min_support=2)
+        assert out[name] == {k: alone[k] for k in GROUP_KEYS}
+
+
+def test_evaluate_reports_every_group(postings_csv: Path, tmp_path: Path, tiny_trained) -> None:  # noqa: ANN001
+    result = evaluate(
+        postings_csv,
+        "role",
+        "description",
+        "title",
+        models=[("tiny", tiny_trained)],
+        group_column="split",
+        report_dir=tmp_path / "rep",
+    )
+    assert set(result) == SCHEMA_KEYS | {"groups"}
+    assert result["data"]["group_column"] == "split"
+    assert {k: g["n"] for k, g in result["groups"].items()} == {"train": 24, "test": 16}
+    report = (tmp_path / "rep" / "report.md").read_text(encoding="utf-8")
+    assert "## By split" in report and "| train | 24 |" in report
+
+
+def test_cli_group_column_table_and_missing_column(
+    postings_csv: Path, tiny_model_dir: Path
+) -> None:
+    base = ["evaluate", str(postings_csv), "--label-column", "role", "--text-column", "description"]
+    ok = CliRunner().invoke(app, [*base, "-m", str(tiny_model_dir), "--group-column", "split"])
+    assert ok.exit_code == 0, ok.output
+    assert "By split" in ok.stdout and "train" in ok.stdout
+    bad = CliRunner().invoke(app, [*base, "-m", str(tiny_model_dir), "--group-column", "source"])
+    assert bad.exit_code == 2 and "no column 'source' (group column)" in bad.stderr

@@ -227,6 +227,14 @@ def evaluate_cli(
             "--min-support", min=1, help="Roles with fewer rows are left out of macro-F1."
         ),
     ] = 1,
+    group_column: Annotated[
+        str | None,
+        typer.Option(
+            "--group-column",
+            help="Also report the metrics per value of this column (e.g. source_repo: how "
+            "each model does on every source).",
+        ),
+    ] = None,
 ) -> None:
     """Measure models on a labelled CSV: accuracy, F1, calibration, coverage; side by side.
 
@@ -239,7 +247,7 @@ def evaluate_cli(
         --baseline-train postings.csv --baseline-filter split=train --report-dir reports/eval
 
         role-classifier evaluate test.csv --label-column role --text-column text -m models/mine
-        --json metrics.json
+        --json metrics.json --group-column source
     """
     from .data import DataError, parse_filters
     from .evaluation import BASELINE_NAME, evaluate
@@ -269,6 +277,7 @@ def evaluate_cli(
             baseline_filters=train_filters,
             target_precision=target_precision,
             min_support=min_support,
+            group_column=group_column,
             report_dir=report_dir,
             progress=err.is_terminal,
         )
@@ -335,6 +344,22 @@ def _print_evaluation(results: list[dict]) -> None:
         f1s = (f"{m['per_label'][label]['f1']:.3f}" for m in results)
         roles.add_row(label, str(v["support"]), *f1s)
     console.print(roles)
+    if "groups" in first:
+        groups = Table(
+            title=f"By {first['data']['group_column']}: macro-F1 / accuracy / ECE",
+            title_justify="left",
+        )
+        groups.add_column("group")
+        groups.add_column("n", justify="right")
+        for m in results:
+            groups.add_column(m["model"], justify="right")
+        for name, g in first["groups"].items():
+            cells = (
+                "{macro_f1:.3f} / {accuracy:.3f} / {ece:.3f}".format(**m["groups"][name])
+                for m in results
+            )
+            groups.add_row(name, str(g["n"]), *cells)
+        console.print(groups)
     if first["excluded_labels"]:
         why = "no rows" if first["min_support"] <= 1 else f"fewer than {first['min_support']} rows"
         console.print(

@@ -68,8 +68,13 @@ in [0, 1], rounded to 6 decimals; ``null`` where undefined):
 ``errors``
     ``[{"row", "error"}]``: excluded rows (empty label, empty text); ``row`` is the 1-based
     data row of the CSV (the header is not counted).
+``groups``
+    only with ``group_column`` (e.g. the source of each posting): ``{value: {"n", "accuracy",
+    "macro_f1", "macro_f1_labels", "weighted_f1", "ece", "top2_accuracy"}}``, the same metrics
+    on the rows of each value of that column (``macro_f1`` over the labels with at least
+    ``min_support`` rows in the group), groups in order of size.
 ``data``
-    ``{"path", "label_column", "text_column", "title_column", "filters"}``.
+    ``{"path", "label_column", "text_column", "title_column", "group_column", "filters"}``.
 ``seconds``
     time spent predicting.
 ``warnings``
@@ -88,6 +93,7 @@ from __future__ import annotations
 import csv
 import re
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,6 +122,7 @@ __all__ = [
     "coverage_curve",
     "evaluate",
     "expected_calibration_error",
+    "group_metrics",
     "predict_rows",
     "write_report",
 ]
@@ -368,6 +375,45 @@ def compute_metrics(
     }
 
 
+GROUP_KEYS = ("n", "accuracy", "macro_f1", "macro_f1_labels", "weighted_f1", "ece", "top2_accuracy")
+
+
+def group_metrics(
+    y_true: Sequence[str],
+    proba: np.ndarray,
+    groups: Sequence[str],
+    labels: Sequence[str],
+    *,
+    predicted: Sequence[int] | np.ndarray | None = None,
+    other_label: str = "Other",
+    min_support: int = 1,
+) -> dict[str, dict[str, Any]]:
+    """:func:`compute_metrics`' headline figures (``GROUP_KEYS``) per group, largest first.
+
+    Example:
+        >>> p = np.array([[0.9, 0.1], [0.2, 0.8], [0.7, 0.3]])
+        >>> g = group_metrics(["A", "B", "B"], p, ["x", "x", "y"], ["A", "B"])
+        >>> list(g), g["x"]["accuracy"], g["y"]["accuracy"]
+        (['x', 'y'], 1.0, 0.0)
+    """
+    groups = np.asarray(groups, dtype=object)
+    y_true = np.asarray(y_true, dtype=object)
+    pred = np.asarray(proba).argmax(axis=1) if predicted is None else np.asarray(predicted)
+    out = {}
+    for value, _count in Counter(groups.tolist()).most_common():
+        rows = groups == value
+        m = compute_metrics(
+            list(y_true[rows]),
+            proba[rows],
+            labels,
+            predicted=pred[rows],
+            other_label=other_label,
+            min_support=min_support,
+        )
+        out[str(value) or "(empty)"] = {k: m[k] for k in GROUP_KEYS}
+    return out
+
+
 def _top2(y: np.ndarray, proba: np.ndarray) -> float:
     """Top-2 accuracy; with two labels every row is trivially right (sklearn rejects that case)."""
     if proba.shape[1] <= 2:
@@ -442,6 +488,7 @@ def evaluate(
     baseline_filters: Mapping[str, Sequence[str]] | None = None,
     target_precision: float = 0.9,
     min_support: int = 1,
+    group_column: str | None = None,
     report_dir: str | Path | None = None,
     progress: bool = False,
 ) -> dict[str, Any]:
@@ -460,6 +507,8 @@ def evaluate(
         baseline_filters: filters for ``baseline_train`` rows, e.g. ``{"split": ["train"]}``.
         target_precision: precision the reported coverage threshold must reach.
         min_support: labels with fewer rows are excluded from macro-F1.
+        group_column: also report the metrics per value of this column (``groups``), e.g. per
+            source: how a model does on each board or company it was or was not trained on.
         report_dir: when given, figures, ``report.md`` and ``misclassified.csv`` are written.
         progress: show progress bars on standard error.
 
@@ -493,7 +542,13 @@ def evaluate(
                 f"{tax.labels}; evaluate models with different label sets separately"
             )
     rows = read_labelled_csv(
-        data, label_column, text_column, title_column, taxonomy=tax, filters=filters
+        data,
+        label_column,
+        text_column,
+        title_column,
+        taxonomy=tax,
+        filters=filters,
+        group_column=group_column,
     )
     if len(rows) == 0:
         raise EvaluationError(
@@ -547,11 +602,22 @@ def evaluate(
                 "label_column": label_column,
                 "text_column": text_column,
                 "title_column": title_column,
+                "group_column": group_column,
                 "filters": {k: list(v) for k, v in (filters or {}).items()},
             },
             "seconds": round(seconds, 3),
             "warnings": warnings,
         }
+        if rows.groups is not None:
+            result["groups"] = group_metrics(
+                rows.labels,
+                proba,
+                rows.groups,
+                tax.labels,
+                predicted=predicted,
+                other_label=tax.other_label,
+                min_support=min_support,
+            )
         runs.append(ModelRun(name, result, proba, predicted))
     if report_dir is not None:
         write_report(report_dir, runs, rows)
@@ -648,6 +714,7 @@ def write_report(report_dir: str | Path, runs: Sequence[ModelRun], rows: Labelle
         "",
         *_metrics_table([r.metrics for r in runs]),
         "",
+        *_group_lines([r.metrics for r in runs]),
         "## F1 per role",
         "",
         *_per_label_comparison([r.metrics for r in runs]),
@@ -693,6 +760,7 @@ def _write_model_report(folder: Path, run: ModelRun, rows: LabelledRows) -> None
         "",
         *_metrics_table([m]),
         "",
+        *_group_lines([m]),
         "## Per role",
         "",
         "| role | precision | recall | F1 | support |",
@@ -822,6 +890,29 @@ def _metrics_table(results: Sequence[dict[str, Any]]) -> list[str]:
             f"{_fmt(cov['threshold'])} @ {cov['target_precision']:.2f} | {_fmt(cov['coverage'])} |"
         )
     return out
+
+
+def _group_lines(results: Sequence[dict[str, Any]]) -> list[str]:
+    """A '## By <group column>' section: macro-F1 / accuracy / ECE per group and model."""
+    if "groups" not in results[0]:
+        return []
+    names = [m["model"] for m in results]
+    out = [
+        f"## By {results[0]['data']['group_column']}",
+        "",
+        "Each cell: macro-F1 / accuracy / ECE on that group's rows (macro-F1 over the roles with"
+        f" at least {results[0]['min_support']} rows there).",
+        "",
+        "| group | n | " + " | ".join(names) + " |",
+        "|---|---:|" + "---|" * len(names),
+    ]
+    for group, g in results[0]["groups"].items():
+        cells = (
+            "{macro_f1:.3f} / {accuracy:.3f} / {ece:.3f}".format(**m["groups"][group])
+            for m in results
+        )
+        out.append(f"| {group} | {g['n']} | " + " | ".join(cells) + " |")
+    return [*out, ""]
 
 
 def _per_label_comparison(results: Sequence[dict[str, Any]]) -> list[str]:
