@@ -230,3 +230,15 @@ def test_rows_without_a_company_are_their_own_group(train_csv: Path) -> None:
 def test_bad_calibration_settings_are_rejected(fields: dict, needle: str) -> None:
     with pytest.raises(ValueError, match=needle):
         TrainConfig.from_dict(fields)
+
+
+def test_model_card_shows_the_held_out_figures(train_csv: Path, tiny_config) -> None:
+    from role_classifier.model_card import model_card
+
+    data = load_training_data([train_csv], load_taxonomy())
+    clf = train(data, TrainConfig(window_tokens=32), backbone=tiny_config.backbone)
+    card = model_card(clf, "role-classifier train train.csv --output m")
+    held = clf.metadata["held_out_metrics"]["description_only"]
+    assert "Out-of-fold scores of every training posting" in card
+    assert f"| description only | 20 | {held['accuracy']:.3f} | {held['macro_f1']:.3f} |" in card
+    assert "role-classifier train train.csv --output m" in card
