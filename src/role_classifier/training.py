@@ -60,7 +60,8 @@ class TrainConfig:
     """Settings of one training run (``configs/train.yaml``); unknown keys are rejected."""
 
     seed: int = 13
-    """seed for the dev split and the solver: the same command twice gives the same model."""
+    """seed for the folds, the dev split and the solver: the same command twice gives the same
+    model."""
     calibration: str = "cross-val"
     """where the temperatures (and the Other threshold) are fitted: 'cross-val' (out-of-fold
     scores of every row), 'dev' (one held-out dev split; required with fine-tuning, so the
