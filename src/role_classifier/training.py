@@ -95,6 +95,9 @@ class TrainConfig:
     """description windows sampled per posting per fine-tuning epoch (plus its title)."""
     finetune_batch_size: int = 16
     """windows per fine-tuning step."""
+    finetune_lora_rank: int = 0
+    """train a LoRA adapter of this rank instead of every backbone weight (0: full fine-tune);
+    the adapter is what is saved, a few hundred KB instead of the whole backbone."""
     window_tokens: int = 128
     """word-pieces per description window."""
     max_windows: int = 32
@@ -415,10 +418,15 @@ def train(
             batch_size=config.finetune_batch_size,
             seed=config.seed,
             show_progress=progress is not None,
+            lora_rank=config.finetune_lora_rank,
         )
         say(f"fine-tuning losses per epoch: {[round(v, 4) for v in losses]}")
         clf.reset_prototypes()
-        clf.config.backbone = "backbone"  # saved next to the head by save_pretrained
+        # what save_pretrained writes next to the head: the adapter, or the whole backbone
+        if config.finetune_lora_rank > 0:
+            clf.config.adapter = "adapter"
+        else:
+            clf.config.backbone = "backbone"
     say(f"encoding {len(data.postings)} postings")
     encoded = clf.encode(data.postings, show_progress=progress is not None)
     say(f"encoded in {time.perf_counter() - start:.0f}s")
