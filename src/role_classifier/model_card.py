@@ -24,16 +24,24 @@ def model_card(
     """
     meta = clf.metadata
     rows = meta.get("training_rows", {})
+    if clf.config.adapter:
+        backbone = "all-MiniLM-L6-v2 fine-tuned with a LoRA adapter in `adapter/`"
+    elif clf.config.backbone != "bundled":
+        backbone = "the fine-tuned or custom backbone in `backbone/`"
+    else:
+        backbone = "a frozen all-MiniLM-L6-v2"
     lines = [
         "# role-classifier model",
         "",
-        "A linear, temperature-calibrated head over a frozen all-MiniLM-L6-v2 "
+        f"A linear, temperature-calibrated head over {backbone} "
         "(title embedding, mean of description-window embeddings, and the zero-shot scores of "
         "each role against `taxonomy`). Load it with "
         "`RoleClassifier.from_pretrained(path)` or `role-classifier classify --model path`.",
         "",
         f"- labels: {', '.join(clf.labels)}",
-        f"- backbone: {clf.config.backbone}; windows of {clf.config.window_tokens} word-pieces, "
+        f"- backbone: {clf.config.backbone}"
+        + (" + LoRA adapter" if clf.config.adapter else "")
+        + f"; windows of {clf.config.window_tokens} word-pieces, "
         f"at most {clf.config.max_windows} per ad",
         f"- calibration temperature: {clf.config.temperature:.3f} with a title, "
         f"{clf.config.temperature_description_only or clf.config.temperature:.3f} without; "
