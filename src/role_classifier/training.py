@@ -3,21 +3,22 @@
 The recipe (``configs/train.yaml``, every field of :class:`TrainConfig`):
 
 1. Read the CSVs, check columns and labels against the taxonomy *before* any work starts.
-2. Fine-tune the backbone (``finetune_epochs``; the shipped config trains a LoRA adapter for one
-   epoch on the train part, so the dev split stays unseen) or keep it frozen (0).
+2. Optionally fine-tune the backbone on the train part (``finetune_epochs``, fully or through a
+   LoRA adapter, ``finetune_lora_rank``); the shipped config keeps it frozen.
 3. Encode every posting once (title embedding + description windows, exactly as at prediction
    time) and build two views of each: with its title and without, so the model also learns to
    read descriptions alone.
 4. Calibrate (``calibration``): fit a class-balanced multinomial logistic regression whose L2
    penalty pulls towards the zero-shot scorer (``anchor_zero_shot``) on all but a held-out part,
    score the held-out part, and fit the softmax temperatures on those held-out scores. With
-   ``cross-val`` (the class default, for a frozen backbone) every row is held out once, in
+   ``cross-val`` (the default, for a frozen backbone) every row is held out once, in
    ``calibration_folds`` folds that keep postings of one company together; with ``dev`` (needed
    to fine-tune) one stratified dev split is held out.
    The held-out scores also give the cross-validated (or dev) metrics stored with the model.
 5. Refit on all rows with the same settings and save with :meth:`RoleClassifier.save_pretrained`.
 
-Why a LoRA adapter and not the frozen backbone or a full fine-tune: README, "Training".
+Why the shipped default keeps the backbone frozen (LoRA and full fine-tunes were measured):
+README, "Training".
 """
 
 from __future__ import annotations
