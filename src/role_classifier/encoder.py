@@ -9,8 +9,8 @@ most ``max_windows`` windows are kept, evenly spaced over the ad.
 
 Windows of many ads are embedded together, sorted by length, so a batch carries little padding.
 
-A fine-tuned backbone can travel as a LoRA adapter (:mod:`peft`): a few hundred kilobytes of
-low-rank weight updates, merged into the bundled weights when the encoder loads.
+A fine-tuned backbone can travel as a LoRA adapter (:mod:`peft`): a few megabytes of low-rank
+weight updates, merged into the bundled weights when the encoder loads.
 """
 
 from __future__ import annotations
@@ -64,9 +64,9 @@ class Encoder:
         window_tokens: word-pieces per window, special tokens included (at most 512).
         max_windows: windows kept per ad; longer ads keep evenly spaced windows.
         max_chars: characters of an ad read at most.
+        batch_size: windows per forward pass.
         adapter: a LoRA adapter directory (``adapter_config.json`` and ``adapter_model.safetensors``,
             as :meth:`save_adapter` writes them) merged into the backbone's weights on load.
-        batch_size: windows per forward pass.
 
     Example:
         >>> enc = Encoder()  # doctest: +SKIP
