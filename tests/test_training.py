@@ -279,3 +279,37 @@ def test_lora_finetune_saves_only_a_small_adapter(
         loaded.encoding_key()
         != RoleClassifier(config=dataclasses.replace(loaded.config, adapter="")).encoding_key()
     )
+
+
+def test_finetune_keeps_the_epoch_with_the_lowest_dev_loss(tiny_config) -> None:
+    from role_classifier.finetune import finetune_backbone
+
+    clf = RoleClassifier(config=tiny_config)
+    labels = load_taxonomy().labels
+    texts = list(TEXTS.items())
+
+    def docs(n: int) -> tuple[list, list[int]]:
+        out, y = [], []
+        for i in range(n):
+            label, text = texts[i % len(texts)]
+            ids = clf.encoder.tokenizer(f"{text} team {i}", add_special_tokens=False)["input_ids"]
+            out.append((None, [ids[:12], ids[12:]]))
+            y.append(labels.index(label))
+        return out, y
+
+    train_docs, train_y = docs(20)
+    dev_docs, dev_y = docs(10)
+    result = finetune_backbone(
+        clf.encoder,
+        train_docs,
+        train_y,
+        len(labels),
+        epochs=4,
+        lr=5e-2,  # large enough that the dev loss is not monotone
+        show_progress=False,
+        dev_docs=dev_docs,
+        dev_labels=dev_y,
+    )
+    assert len(result.train_loss) == len(result.dev_loss) == 4
+    assert result.best_epoch == int(np.argmin(result.dev_loss)) + 1
+    assert result.kept_dev_loss == pytest.approx(min(result.dev_loss), rel=1e-5)

@@ -4,6 +4,8 @@ Each training posting contributes its title and up to ``finetune_windows`` descr
 each labelled with the posting's role; the backbone is trained with mean pooling and a linear
 layer under class-weighted cross-entropy (AdamW, linear warm-up and decay, fixed seed). The
 trained backbone then replaces the frozen one, and the usual head is fitted on its embeddings.
+Given dev postings, the loss on them is measured after every epoch and the weights of the best
+epoch are kept (early stopping).
 
 With ``lora_rank > 0`` only a LoRA adapter (:mod:`peft`: low-rank updates of every linear layer
 of the transformer) is trained; it is merged into the weights for inference and saved on its
@@ -17,20 +19,36 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
 from .encoder import Encoder, mean_pool, with_lora
 
-__all__ = ["LORA_TARGETS", "finetune_backbone"]
+__all__ = ["LORA_TARGETS", "FinetuneResult", "finetune_backbone"]
 
 LORA_TARGETS = ["query", "key", "value", "dense"]  # every linear layer of a BERT encoder
+
+Docs = Sequence[tuple[list[int] | None, list[list[int]]]]
+
+
+@dataclass
+class FinetuneResult:
+    """Losses of a fine-tuning run, per epoch."""
+
+    train_loss: list[float]
+    dev_loss: list[float] = field(default_factory=list)
+    """class-weighted loss on the dev postings after each epoch (empty without dev data)."""
+    best_epoch: int = 0
+    """the epoch (1-based) whose weights were kept: the lowest dev loss, else the last."""
+    kept_dev_loss: float | None = None
+    """dev loss of the weights returned, measured again after restoring them."""
 
 
 def finetune_backbone(
     encoder: Encoder,
-    docs: Sequence[tuple[list[int] | None, list[list[int]]]],
+    docs: Docs,
     labels: Sequence[int],
     n_labels: int,
     epochs: int = 1,
@@ -40,7 +58,9 @@ def finetune_backbone(
     seed: int = 13,
     show_progress: bool = True,
     lora_rank: int = 0,
-) -> list[float]:
+    dev_docs: Docs | None = None,
+    dev_labels: Sequence[int] | None = None,
+) -> FinetuneResult:
     """Fine-tune ``encoder.model`` in place on (title, windows) token ids per posting.
 
     Args:
@@ -48,12 +68,14 @@ def finetune_backbone(
         labels: label index per posting.
         windows_per_doc: description windows sampled per posting per epoch (seeded).
         lora_rank: train a LoRA adapter of this rank instead of every weight (0: full).
-
-    Returns:
-        the mean training loss of each epoch.
+        dev_docs, dev_labels: postings never trained on; after every epoch their loss is
+            measured (title and first ``windows_per_doc`` windows each) and the weights of the
+            epoch with the lowest dev loss are kept (early stopping).
 
     Example:
-        >>> losses = finetune_backbone(enc, docs, y, n_labels=8, epochs=1)  # doctest: +SKIP
+        >>> result = finetune_backbone(enc, docs, y, n_labels=8, epochs=1)  # doctest: +SKIP
+        >>> result.train_loss  # doctest: +SKIP
+        [1.23]
     """
     from datasets import Dataset
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -77,27 +99,53 @@ def finetune_backbone(
     params = [p for p in model.parameters() if p.requires_grad] + list(head.parameters())
     optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
 
-    def epoch_examples() -> Dataset:
+    def examples(docs: Docs, labels: Sequence[int], sample: bool) -> Dataset:
         ids, ys = [], []
         for (title, windows), y in zip(docs, labels):
-            picked = rng.sample(windows, min(windows_per_doc, len(windows)))
+            k = min(windows_per_doc, len(windows))
+            picked = rng.sample(windows, k) if sample else windows[:k]
             for seq in ([title] if title else []) + picked:
                 ids.append(seq)
                 ys.append(int(y))
-        return Dataset.from_dict({"input_ids": ids, "label": ys}).shuffle(
-            seed=rng.randrange(1 << 30)
-        )
+        data = Dataset.from_dict({"input_ids": ids, "label": ys})
+        return data.shuffle(seed=rng.randrange(1 << 30)) if sample else data
 
-    steps_per_epoch = (len(epoch_examples()) + batch_size - 1) // batch_size
-    scheduler = get_linear_schedule_with_warmup(
-        optimizer, int(0.1 * steps_per_epoch * epochs), steps_per_epoch * epochs
-    )
     cls, sep, pad = (
         encoder.tokenizer.cls_token_id,
         encoder.tokenizer.sep_token_id,
         encoder.tokenizer.pad_token_id or 0,
     )
-    losses = []
+
+    def batches(data: Dataset):  # noqa: ANN202 - yields (logits, labels) per batch
+        for start in range(0, len(data), batch_size):
+            batch = data[start : start + batch_size]
+            seqs = [[cls, *s, sep] for s in batch["input_ids"]]
+            width = max(len(s) for s in seqs)
+            input_ids = torch.full((len(seqs), width), pad, dtype=torch.long)
+            mask = torch.zeros_like(input_ids)
+            for row, s in enumerate(seqs):
+                input_ids[row, : len(s)] = torch.tensor(s)
+                mask[row, : len(s)] = 1
+            hidden = model(input_ids=input_ids, attention_mask=mask).last_hidden_state
+            yield head(mean_pool(hidden, mask) * 20.0), torch.tensor(batch["label"])
+
+    def dev_loss(data: Dataset) -> float:
+        model.eval()
+        total = 0.0
+        with torch.no_grad():
+            for logits, y in batches(data):
+                total += loss_fn(logits, y).item() * len(y)
+        model.train()
+        return total / max(len(data), 1)
+
+    has_dev = dev_docs is not None and dev_labels is not None and len(dev_docs) > 0
+    dev = examples(dev_docs, dev_labels, sample=False) if has_dev else None
+    steps_per_epoch = (len(examples(docs, labels, sample=True)) + batch_size - 1) // batch_size
+    scheduler = get_linear_schedule_with_warmup(
+        optimizer, int(0.1 * steps_per_epoch * epochs), steps_per_epoch * epochs
+    )
+    result = FinetuneResult(train_loss=[])
+    best: dict[str, torch.Tensor] = {}
     model.train()
     columns = [
         TextColumn("fine-tune epoch {task.fields[epoch]}"),
@@ -108,31 +156,43 @@ def finetune_backbone(
     ]
     with Progress(*columns, disable=not show_progress) as bar:
         for epoch in range(epochs):
-            data = epoch_examples()
+            data = examples(docs, labels, sample=True)
             task = bar.add_task("ft", total=len(data), epoch=epoch + 1, loss=0.0)
             total, n = 0.0, 0
-            for start in range(0, len(data), batch_size):
-                batch = data[start : start + batch_size]
-                seqs = [[cls, *s, sep] for s in batch["input_ids"]]
-                width = max(len(s) for s in seqs)
-                input_ids = torch.full((len(seqs), width), pad, dtype=torch.long)
-                mask = torch.zeros_like(input_ids)
-                for row, s in enumerate(seqs):
-                    input_ids[row, : len(s)] = torch.tensor(s)
-                    mask[row, : len(s)] = 1
-                hidden = model(input_ids=input_ids, attention_mask=mask).last_hidden_state
-                logits = head(mean_pool(hidden, mask) * 20.0)
-                loss = loss_fn(logits, torch.tensor(batch["label"]))
+            for logits, y in batches(data):
+                loss = loss_fn(logits, y)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(params, 1.0)
                 optimizer.step()
                 scheduler.step()
                 optimizer.zero_grad()
-                total += loss.item() * len(seqs)
-                n += len(seqs)
-                bar.update(task, advance=len(seqs), loss=total / n)
-            losses.append(total / max(n, 1))
+                total += loss.item() * len(y)
+                n += len(y)
+                bar.update(task, advance=len(y), loss=total / n)
+            result.train_loss.append(total / max(n, 1))
+            if dev is None:
+                result.best_epoch = epoch + 1
+                continue
+            result.dev_loss.append(dev_loss(dev))
+            if result.dev_loss[-1] <= min(result.dev_loss):
+                result.best_epoch = epoch + 1
+                best = {k: v.detach().clone() for k, v in _trainable(model, head).items()}
+    if best:  # early stopping: back to the epoch with the lowest dev loss
+        _restore(model, head, best)
+        result.kept_dev_loss = dev_loss(dev)
     if lora_rank > 0:
         encoder.merge_adapter(model)
     model.eval()
-    return losses
+    return result
+
+
+def _trainable(model: torch.nn.Module, head: torch.nn.Module) -> dict[str, torch.Tensor]:
+    out = {f"model.{k}": v for k, v in model.named_parameters() if v.requires_grad}
+    out.update({f"head.{k}": v for k, v in head.named_parameters()})
+    return out
+
+
+def _restore(model: torch.nn.Module, head: torch.nn.Module, state: dict[str, torch.Tensor]) -> None:
+    with torch.no_grad():
+        for name, param in _trainable(model, head).items():
+            param.copy_(state[name])

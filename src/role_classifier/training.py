@@ -409,7 +409,8 @@ def train(
 
         say(f"fine-tuning the backbone for {config.finetune_epochs} epoch(s) on the train part")
         docs = _token_docs(clf, [data.postings[i] for i in fit_rows])
-        losses = finetune_backbone(
+        dev_docs = _token_docs(clf, [data.postings[i] for i in dev_rows])
+        tuned = finetune_backbone(
             clf.encoder,
             docs,
             y[fit_rows],
@@ -421,8 +422,13 @@ def train(
             seed=config.seed,
             show_progress=progress is not None,
             lora_rank=config.finetune_lora_rank,
+            dev_docs=dev_docs,
+            dev_labels=y[dev_rows],
         )
-        say(f"fine-tuning losses per epoch: {[round(v, 4) for v in losses]}")
+        say(
+            f"fine-tuning loss per epoch: train {[round(v, 4) for v in tuned.train_loss]}, "
+            f"dev {[round(v, 4) for v in tuned.dev_loss]}; kept epoch {tuned.best_epoch}"
+        )
         clf.reset_prototypes()
         # what save_pretrained writes next to the head: the adapter, or the whole backbone
         if config.finetune_lora_rank > 0:
