@@ -99,7 +99,7 @@ class TrainConfig:
     """windows per fine-tuning step."""
     finetune_lora_rank: int = 0
     """train a LoRA adapter of this rank instead of every backbone weight (0: full fine-tune);
-    the adapter is what is saved, a few hundred KB instead of the whole backbone."""
+    the adapter is what is saved (2.6 MB at rank 16) instead of the whole 90 MB backbone."""
     window_tokens: int = 128
     """word-pieces per description window."""
     max_windows: int = 32
