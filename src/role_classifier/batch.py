@@ -43,6 +43,7 @@ import numpy as np
 
 from .model import RoleClassifier
 from .text import Posting, clean_text, posting_text
+from .threads import thread_limits
 
 __all__ = [
     "ColumnClashError",
@@ -623,7 +624,7 @@ def label_csv(
         batch_size: rows classified, written and checkpointed together.
         top_k: runner-up roles written per row.
         resume: continue an interrupted run from its ``OUTPUT.partial``.
-        workers: torch threads for the forward pass (torch's default when None).
+        workers: threads for the model (one per core when None; see :mod:`.threads`).
         progress: ``progress(rows_done, total_rows)`` after each saved chunk; quiet when None.
         output_format: ``csv``, ``jsonl`` or ``parquet`` instead of guessing from ``output``.
 
@@ -662,14 +663,9 @@ def label_csv(
             )
 
     old_limit = csv.field_size_limit(_FIELD_LIMIT)
-    old_threads = None
-    if workers is not None:
-        import torch
-
-        old_threads = torch.get_num_threads()
-        torch.set_num_threads(max(1, workers))
     try:
         with contextlib.ExitStack() as stack:
+            stack.enter_context(thread_limits(workers))
             raw: IO[bytes] = (
                 sys.stdin.buffer if in_path is None else stack.enter_context(open(in_path, "rb"))
             )
@@ -689,10 +685,6 @@ def label_csv(
             )
     finally:
         csv.field_size_limit(old_limit)
-        if old_threads is not None:
-            import torch
-
-            torch.set_num_threads(old_threads)
 
 
 def _same_file(a: Path, b: Path) -> bool:

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from .taxonomy import TaxonomyError, load_taxonomy
 from .text import EmptyTextError, Posting, clean_text, split_title
+from .threads import thread_limits
 
 app = typer.Typer(
     help="Which AI/ML role is a job posting hiring for? Classify one ad, label a CSV, evaluate.",
@@ -30,6 +31,18 @@ ModelOpt = Annotated[
         help="A saved model directory, 'default' (the built-in trained head) or "
         "'zero-shot' (taxonomy definitions only, no training).",
     ),
+]
+BackendOpt = Annotated[
+    str,
+    typer.Option(
+        "--backend",
+        help="onnx (int8 ONNX Runtime: fast, no torch import) or torch (fp32, the training path).",
+        case_sensitive=False,
+    ),
+]
+WorkersOpt = Annotated[
+    int | None,
+    typer.Option("--workers", min=1, help="CPU threads for the model (default: one per core)."),
 ]
 TaxonomyOpt = Annotated[
     Path | None,
@@ -59,13 +72,13 @@ def decode_bytes(raw: bytes, source: str) -> str:
         return raw.decode("utf-8-sig", errors="replace")
 
 
-def load_model(model: str, taxonomy: Path | None):  # noqa: ANN201 - RoleClassifier
-    """Load a model for a command, turning user mistakes into exit code 2."""
+def load_model(model: str, taxonomy: Path | None, backend: str = "onnx"):  # noqa: ANN201
+    """Load a model (a RoleClassifier) for a command, turning user mistakes into exit code 2."""
     from .model import RoleClassifier
 
     try:
         tax = load_taxonomy(taxonomy) if taxonomy is not None else None
-        return RoleClassifier.from_pretrained(model, taxonomy=tax)
+        return RoleClassifier.from_pretrained(model, taxonomy=tax, backend=backend)
     except (TaxonomyError, FileNotFoundError, ValueError) as exc:
         raise _fail(str(exc)) from exc
 
@@ -88,6 +101,8 @@ def classify(
     ] = None,
     model: ModelOpt = "default",
     taxonomy: TaxonomyOpt = None,
+    backend: BackendOpt = "onnx",
+    workers: WorkersOpt = None,
     top_k: Annotated[int, typer.Option("--top-k", min=0, help="Runner-up roles to list.")] = 3,
     evidence: Annotated[
         int, typer.Option("--evidence", min=0, help="Sentences quoted as evidence.")
@@ -125,9 +140,12 @@ def classify(
         title, body = split_title(ad)
     else:
         body = ad
-    clf = load_model(model, taxonomy)
+    clf = load_model(model, taxonomy, backend)
     try:
-        pred = clf.classify(Posting(description=body, title=title), top_k=top_k, evidence=evidence)
+        with thread_limits(workers):
+            pred = clf.classify(
+                Posting(description=body, title=title), top_k=top_k, evidence=evidence
+            )
     except EmptyTextError as exc:
         raise _fail(str(exc)) from exc
     if as_json:
@@ -183,6 +201,8 @@ def evaluate_cli(
         ),
     ] = None,
     taxonomy: TaxonomyOpt = None,
+    backend: BackendOpt = "onnx",
+    workers: WorkersOpt = None,
     json_out: Annotated[
         str | None,
         typer.Option("--json", help="Write the metrics as JSON to this file ('-': stdout)."),
@@ -262,25 +282,27 @@ def evaluate_cli(
     except (DataError, TaxonomyError) as exc:
         raise _fail(str(exc)) from exc
     models = [
-        name if name == BASELINE_NAME else (name, load_model(name, taxonomy)) for name in names
+        name if name == BASELINE_NAME else (name, load_model(name, taxonomy, backend))
+        for name in names
     ]
     try:
-        result = evaluate(
-            data,
-            label_column,
-            text_column,
-            title_column,
-            models=models,
-            taxonomy=tax,
-            filters=filters,
-            baseline_train=baseline_train,
-            baseline_filters=train_filters,
-            target_precision=target_precision,
-            min_support=min_support,
-            group_column=group_column,
-            report_dir=report_dir,
-            progress=err.is_terminal,
-        )
+        with thread_limits(workers):
+            result = evaluate(
+                data,
+                label_column,
+                text_column,
+                title_column,
+                models=models,
+                taxonomy=tax,
+                filters=filters,
+                baseline_train=baseline_train,
+                baseline_filters=train_filters,
+                target_precision=target_precision,
+                min_support=min_support,
+                group_column=group_column,
+                report_dir=report_dir,
+                progress=err.is_terminal,
+            )
     except (DataError, EmptyTextError, OSError) as exc:
         raise _fail(str(exc)) from exc
     results = result["models"] if "models" in result else [result]
@@ -388,6 +410,7 @@ def label_csv_cli(
     ] = None,
     model: ModelOpt = "default",
     taxonomy: TaxonomyOpt = None,
+    backend: BackendOpt = "onnx",
     batch_size: Annotated[
         int,
         typer.Option(
@@ -402,10 +425,7 @@ def label_csv_cli(
         bool,
         typer.Option("--resume", help="Continue an interrupted run from OUTPUT.partial."),
     ] = False,
-    workers: Annotated[
-        int | None,
-        typer.Option("--workers", min=1, help="CPU threads for the model (default: one per core)."),
-    ] = None,
+    workers: WorkersOpt = None,
     output_format: Annotated[
         str | None,
         typer.Option("--format", help="csv, jsonl or parquet (default: from OUTPUT, csv for '-')."),
@@ -431,7 +451,7 @@ def label_csv_cli(
     """
     from .batch import LabelCsvError, label_csv, output_format_for
 
-    clf = load_model(model, taxonomy)
+    clf = load_model(model, taxonomy, backend)
     with _rows_progress(err.is_terminal) as progress:
         try:
             summary = label_csv(

@@ -154,12 +154,15 @@ class RoleClassifier:
         head: dict[str, np.ndarray] | None = None,
         metadata: dict[str, Any] | None = None,
         encoder: Encoder | None = None,
+        backend: str = "onnx",
     ) -> None:
         self.taxonomy = taxonomy if taxonomy is not None else load_taxonomy()
         self.config = config if config is not None else ModelConfig()
         self.head = head
         self.metadata = metadata or {}
         self._encoder = encoder
+        self.backend = backend
+        """'onnx' (int8 ONNX Runtime, the default for inference) or 'torch' (fp32)."""
         self._prototypes: tuple[list[np.ndarray], list[np.ndarray]] | None = None
         self._patterns: dict[str, list[set[str]]] | None = None
 
@@ -552,7 +555,7 @@ class RoleClassifier:
 
     @classmethod
     def from_pretrained(
-        cls, path: str | Path = "default", taxonomy: Taxonomy | None = None
+        cls, path: str | Path = "default", taxonomy: Taxonomy | None = None, backend: str = "onnx"
     ) -> RoleClassifier:
         """Load a saved model directory, ``"default"`` (built in) or ``"zero-shot"``.
 
@@ -566,7 +569,7 @@ class RoleClassifier:
         from safetensors.numpy import load_file
 
         if str(path) == "zero-shot":
-            return cls(taxonomy=taxonomy)
+            return cls(taxonomy=taxonomy, backend=backend)
         path = DEFAULT_MODEL_DIR if str(path) == "default" else Path(path)
         cfg_file = path / CONFIG_NAME
         if not cfg_file.is_file():
@@ -586,7 +589,7 @@ class RoleClassifier:
                 f"{path} was trained on labels {saved_tax.labels}; a taxonomy with labels "
                 f"{taxonomy.labels} needs the zero-shot model or retraining"
             )
-        return cls(taxonomy or saved_tax, config, head, data.get("metadata", {}))
+        return cls(taxonomy or saved_tax, config, head, data.get("metadata", {}), backend=backend)
 
 
 def _words(text: str) -> str:
