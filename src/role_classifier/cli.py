@@ -149,10 +149,7 @@ def classify(
     except EmptyTextError as exc:
         raise _fail(str(exc)) from exc
     if as_json:
-        out = pred.to_dict()
-        out["title"] = title
-        out["model"] = model
-        typer.echo(json.dumps(out, ensure_ascii=False))
+        typer.echo(json.dumps(pred.as_answer(title, model), ensure_ascii=False))
         return
     _print_prediction(pred, title)
 

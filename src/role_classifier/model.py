@@ -111,6 +111,17 @@ class Prediction:
             "truncated": self.truncated,
         }
 
+    def as_answer(self, title: str | None, model: str) -> dict[str, Any]:
+        """The one JSON answer for an ad: :meth:`to_dict` plus the title read and the model name.
+
+        ``role-classifier classify --json`` prints it and ``POST /v1/classify`` returns it.
+
+        Args:
+            title: the title the posting was read with (given, or guessed from the first line).
+            model: the model as it was named (``default``, ``zero-shot`` or a directory).
+        """
+        return {**self.to_dict(), "title": title, "model": model}
+
 
 @dataclass
 class Encoded:
