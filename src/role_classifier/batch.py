@@ -57,6 +57,7 @@ __all__ = [
     "RowCountError",
     "count_records",
     "label_csv",
+    "label_records",
     "output_columns",
     "output_format_for",
 ]
@@ -438,6 +439,47 @@ def _output_values(row: _Row, top_k: int) -> list[str | float | None]:
     messages = [m for m in (row.error, f"warning: {row.warning}" if row.warning else None) if m]
     values.append("; ".join(messages) or None)
     return values
+
+
+def label_records(
+    clf: RoleClassifier,
+    records: Sequence[Sequence[str]],
+    header: Sequence[str],
+    *,
+    text_column: str,
+    title_column: str | None = None,
+    top_k: int = 1,
+) -> list[list[str | float | None]]:
+    """The output values :func:`label_csv` appends to each record, for records already read.
+
+    The same per-row path as :func:`label_csv` (checks, one batched pass, retry one by one,
+    error and warning text), for other engines (:mod:`.ray_engine`) to reuse.
+
+    Args:
+        clf: the classifier.
+        records: rows of cells in ``header`` order (too many cells: an error; too few: padded).
+        header: the column names.
+        text_column: the column holding the description.
+        title_column: an optional column holding the title.
+        top_k: runner-up roles per record.
+
+    Returns:
+        one list per record, in :func:`output_columns` order; floats unrounded, None where empty.
+
+    Raises:
+        MissingColumnError, ColumnClashError: the text or title column is absent or repeated.
+
+    Example:
+        >>> label_records(clf, [["Build RAG agents"], [""]], ["description"],
+        ...               text_column="description")  # doctest: +SKIP
+        [['AI Engineer', 0.81, 'ML Engineer', 0.07, None], [None, None, None, None, 'empty text']]
+    """
+    header = list(header)
+    text_idx = _column_index(header, text_column, "text")
+    title_idx = None if title_column is None else _column_index(header, title_column, "title")
+    rows = [_prepare(list(cells), [], len(header), text_idx, title_idx) for cells in records]
+    _Labeller(clf, top_k)(rows)
+    return [_output_values(row, top_k) for row in rows]
 
 
 # -- writing -----------------------------------------------------------------------------------
