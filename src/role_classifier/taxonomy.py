@@ -15,7 +15,14 @@ from typing import Any
 
 import yaml
 
-__all__ = ["Role", "Taxonomy", "TaxonomyError", "DEFAULT_TAXONOMY_PATH", "load_taxonomy"]
+__all__ = [
+    "Role",
+    "Taxonomy",
+    "TaxonomyError",
+    "DEFAULT_TAXONOMY_PATH",
+    "load_taxonomy",
+    "yaml_error_message",
+]
 
 DEFAULT_TAXONOMY_PATH = Path(__file__).parent / "configs" / "taxonomy.yaml"
 SCHEMA_VERSION = 1
@@ -146,8 +153,31 @@ def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
     try:
         node = yaml.compose(text)
     except yaml.YAMLError as exc:
-        raise TaxonomyError(f"{path}: invalid YAML: {exc}") from exc
+        raise TaxonomyError(yaml_error_message(path, exc)) from exc
     return _build(node, str(path))
+
+
+def yaml_error_message(path: str | Path, exc: yaml.YAMLError) -> str:
+    """One line for a YAML syntax error: ``file:line:column: invalid YAML: problem``.
+
+    PyYAML's own message spans several lines (with a quoted excerpt); this keeps the position
+    and the problem, so the error stays one greppable line.
+
+    Example:
+        >>> try:
+        ...     yaml.safe_load("roles: [")
+        ... except yaml.YAMLError as exc:
+        ...     print(yaml_error_message("t.yaml", exc))
+        t.yaml:1:9: invalid YAML: expected the node content, but found '<stream end>' (while parsing a flow node)
+    """
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or " ".join(str(exc).split())
+    context = getattr(exc, "context", None)
+    if "end of stream" in problem or "<stream end>" in problem:
+        # something left open (a quote, a bracket): where it was opened is the useful line
+        mark = getattr(exc, "context_mark", None) or mark
+    where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+    return f"{where}: invalid YAML: {problem}" + (f" ({context})" if context else "")
 
 
 def _where(source: str, node: yaml.Node) -> str:
@@ -209,8 +239,10 @@ def _build(node: yaml.Node | None, source: str) -> Taxonomy:
                 f"(this release reads version {SCHEMA_VERSION})"
             )
     other = "Other"
+    other_node: yaml.Node | None = None  # where other_label is set, for the error below
     if "other_label" in top:
-        other = _string(top["other_label"][1], source, "'other_label'")
+        other_node = top["other_label"][1]
+        other = _string(other_node, source, "'other_label'")
 
     roles_node = top["roles"][1]
     if not isinstance(roles_node, yaml.SequenceNode) or not roles_node.value:
@@ -248,8 +280,10 @@ def _build(node: yaml.Node | None, source: str) -> Taxonomy:
     if len(roles) < 2:
         raise TaxonomyError(f"{source}: a taxonomy needs at least two labels")
     if other not in [r.name for r in roles]:
+        # point at the other_label line when the file sets it, else at the roles it is missing from
         raise TaxonomyError(
-            f"{_where(source, roles_node)}: other_label '{other}' is not one of the roles; "
-            "add a role with that name (its definition describes what falls outside the others)"
+            f"{_where(source, other_node or roles_node)}: other_label '{other}' is not one of "
+            f"the roles ({', '.join(r.name for r in roles)}); fix its spelling or add a role "
+            "with that name (its definition describes what falls outside the others)"
         )
     return Taxonomy(roles=tuple(roles), other_label=other, version=version, source=source)
