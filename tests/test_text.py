@@ -1,6 +1,15 @@
 from __future__ import annotations
 
-from role_classifier.text import Posting, clean_text, posting_text, split_sentences, split_title
+import pytest
+
+from role_classifier.text import (
+    Posting,
+    clean_text,
+    is_section_heading,
+    posting_text,
+    split_sentences,
+    split_title,
+)
 
 
 def test_clean_text_strips_html_and_entities() -> None:
@@ -33,6 +42,39 @@ def test_split_title_only_when_first_line_looks_like_one() -> None:
     )
     assert split_title("We are hiring.\nRun serving.") == (None, "We are hiring.\nRun serving.")
     assert split_title("Just one line") == (None, "Just one line")
+
+
+@pytest.mark.parametrize(
+    "heading",
+    [
+        "About Acme",
+        "About the role",
+        "About us",
+        "ABOUT US",
+        "Who we are",
+        "The team",
+        "Overview",
+        "Job description",
+        "Responsibilities",
+        "What you'll do",
+        "What you\u2019ll do",
+        "## Requirements",
+        "**Benefits**",
+        "Our stack:",  # not a known heading, but it ends in ':'
+    ],
+)
+def test_section_headings_are_not_titles(heading: str) -> None:
+    ad = f"{heading}\nAcme builds frontier AI models. We are hiring a payroll specialist."
+    assert is_section_heading(heading)
+    assert split_title(ad) == (None, ad)
+
+
+@pytest.mark.parametrize(
+    "title", ["Senior MLOps Engineer", "Payroll Specialist", "Head of Product", "Staff Engineer"]
+)
+def test_titles_are_not_headings(title: str) -> None:
+    assert not is_section_heading(title)
+    assert split_title(f"{title}\nRun payroll.")[0] == title
 
 
 def test_split_sentences_handles_bullets_and_periods() -> None:

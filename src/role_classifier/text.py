@@ -15,6 +15,7 @@ __all__ = [
     "EmptyTextError",
     "Posting",
     "clean_text",
+    "is_section_heading",
     "posting_text",
     "split_sentences",
     "split_title",
@@ -31,6 +32,24 @@ _MANY_NEWLINES = re.compile(r"\n\s*\n+")
 # A sentence ends at . ! ? followed by space and a capital/digit/bullet, or at a line break.
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9•\-*])|\n+")
 _BULLET = re.compile(r"^\s*(?:[-*•·▪●◦]|\d+[.)])\s+")
+# Section headings of job ads: a first line like these is not the ad's title.
+_HEADING_TEXT = """
+    about | about us | about the role | about the job | about the team | about the company
+    about the position | about you | who we are | who you are | the team | our team | the role
+    the company | the opportunity | the position | overview | role overview | company overview
+    position overview | job overview | summary | job summary | position summary | role summary
+    description | job description | role description | position description
+    company description | introduction | our mission | our story | mission | responsibilities
+    key responsibilities | your responsibilities | duties | what you'll do | what you will do
+    what you'll be doing | what you will be doing | what we do | what we're looking for
+    what we are looking for | what you'll bring | what you bring | requirements
+    minimum requirements | qualifications | minimum qualifications | preferred qualifications
+    basic qualifications | skills | nice to have | nice to haves | bonus points | benefits
+    perks | perks and benefits | benefits and perks | what we offer | why join us | why us
+    compensation | salary | location | how to apply | equal opportunity | job details
+"""
+_HEADINGS = frozenset(" ".join(h.split()) for h in _HEADING_TEXT.replace("\n", "|").split("|"))
+_HEADINGS -= {""}
 
 
 class EmptyTextError(ValueError):
@@ -93,17 +112,40 @@ def posting_text(title: str | None, description: str | None) -> str:
     return head or body
 
 
+def is_section_heading(line: str) -> bool:
+    """Whether a line is a section heading of an ad ("About Acme", "Requirements:").
+
+    Headings are the common section names of job ads ("About us", "Who we are", "The team",
+    "Overview", "Job description", "Responsibilities", "What you'll do", "Benefits", ...),
+    any "About ..." line, and any line ending in ':'; case, markdown marks (``#``, ``**``) and
+    curly apostrophes are ignored.
+
+    Example:
+        >>> is_section_heading("About Acme"), is_section_heading("## What you\u2019ll do")
+        (True, True)
+        >>> is_section_heading("Senior MLOps Engineer")
+        False
+    """
+    line = line.strip()
+    key = line.strip("#*_=~>•·-–—: \t").lower().replace("\u2019", "'")
+    key = " ".join(key.split())
+    return line.endswith(":") or key in _HEADINGS or key.startswith("about ")
+
+
 def split_title(text: str) -> tuple[str | None, str]:
     """Split a pasted ad into (title, body) when its first line looks like a title.
 
-    A first line counts as a title when it is short (at most 12 words and 100 characters)
-    and does not end like a sentence.
+    A first line counts as a title when it is short (at most 12 words and 100 characters),
+    does not end like a sentence, and is not a section heading (:func:`is_section_heading`:
+    "About Acme", "Responsibilities", ...): read as a title, a heading would outweigh the ad.
 
     Example:
         >>> split_title("Senior MLOps Engineer\\nYou will run our model serving stack.")
         ('Senior MLOps Engineer', 'You will run our model serving stack.')
         >>> split_title("We are hiring. You will run our stack.")
         (None, 'We are hiring. You will run our stack.')
+        >>> split_title("About Acme\\nAcme builds frontier AI. We need a payroll specialist.")[0] is None
+        True
     """
     text = text.strip()
     first, sep, rest = text.partition("\n")
@@ -114,6 +156,7 @@ def split_title(text: str) -> tuple[str | None, str]:
         and 0 < len(first) <= 100
         and len(first.split()) <= 12
         and not first.endswith((".", "!", "?", ":", ";", ","))
+        and not is_section_heading(first)
     )
     if looks_like_title:
         return first, rest.strip()
