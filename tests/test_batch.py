@@ -13,7 +13,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from role_classifier import batch
+from role_classifier import batch, csvio
 from role_classifier.batch import (
     ColumnClashError,
     InputFormatError,
@@ -158,15 +158,25 @@ def test_jsonl_output(tmp_path: Path, tiny_trained: RoleClassifier) -> None:
         assert obj["error"] is None
 
 
-def test_parquet_output_is_strings(tmp_path: Path, tiny_trained: RoleClassifier) -> None:
+def test_parquet_output_has_float_scores(tmp_path: Path, tiny_trained: RoleClassifier) -> None:
     src = _jobs(tmp_path, n=5)
+    src.write_text(src.read_text("utf-8") + "id9,Acme,t,,x\n", "utf-8")  # an error row
     label_csv(src, tmp_path / "o.csv", text_column="description", model=tiny_trained)
     label_csv(src, tmp_path / "o.parquet", text_column="description", model=tiny_trained)
+    label_csv(src, tmp_path / "o.jsonl", text_column="description", model=tiny_trained)
     header, rows = _read(tmp_path / "o.csv")
     table = pq.read_table(tmp_path / "o.parquet")
     assert table.column_names == header
-    assert all(str(t) == "string" for t in table.schema.types)
-    assert [list(r.values()) for r in table.to_pylist()] == rows
+    types = dict(zip(table.column_names, map(str, table.schema.types), strict=True))
+    assert types.pop("confidence") == types.pop("runner_up_score") == "double"
+    assert set(types.values()) == {"string"}
+    got = table.to_pylist()
+    jsonl = [json.loads(line) for line in (tmp_path / "o.jsonl").read_text("utf-8").splitlines()]
+    assert got == jsonl  # the same values and types as JSON lines
+    assert got[-1]["confidence"] is None and got[-1]["error"] == "empty text"
+    assert [f"{r['confidence']:.4f}" for r in got[:-1]] == [
+        r[header.index("confidence")] for r in rows[:-1]
+    ]
 
 
 # -- bad input: every case ---------------------------------------------------------------------
@@ -234,7 +244,7 @@ def test_title_without_text_is_classified_with_a_warning(
 def test_ragged_rows(tmp_path: Path, tiny_trained: RoleClassifier) -> None:
     data = (
         "id,text,a,b\n"
-        f"1,{ADS[0][1]}\n"  # too few cells: padded, classified, warned
+        f"1,{ADS[0][1]}\n"  # too few cells: an error row, padded so the columns line up
         f'2,{ADS[1][1]},x,y,extra1,"extra,2"\n'  # too many: error, extras in the message
         f"3,{ADS[2][1]},x,y\n"
     )
@@ -245,12 +255,11 @@ def test_ragged_rows(tmp_path: Path, tiny_trained: RoleClassifier) -> None:
         ["3", ADS[2][1], "x", "y"],
     ]
     err = _col(header, rows, "error")
-    assert err[0] == "warning: row has 2 of 4 cells; missing cells read as empty"
-    assert _col(header, rows, "predicted_role")[0] in tiny_trained.labels
+    assert err[0] == "row has 2 cells but the header has 4"
     assert err[1] == 'row has 6 cells but the header has 4; extra cells: ["extra1", "extra,2"]'
-    assert _col(header, rows, "predicted_role")[1] == ""
+    assert _col(header, rows, "predicted_role")[:2] == ["", ""]
     assert err[2] == ""
-    assert (summary.rows, summary.errors, summary.warnings) == (3, 1, 1)
+    assert (summary.rows, summary.errors, summary.warnings) == (3, 2, 0)
 
 
 def test_blank_line_is_kept_as_an_error_row(tmp_path: Path, tiny_trained: RoleClassifier) -> None:
@@ -598,9 +607,9 @@ def test_resume_after_ctrl_c_mid_chunk_drops_the_half_written_chunk(
     kw = dict(text_column="description", model=tiny_trained, batch_size=2)
     label_csv(src, tmp_path / "clean.csv", **kw)  # type: ignore[arg-type]
     out = tmp_path / "out.csv"
-    real_write, writes = batch._Writer.write, []
+    real_write, writes = csvio.RowWriter.write, []
 
-    def write(self: batch._Writer, rows: list) -> None:
+    def write(self: csvio.RowWriter, rows: list) -> None:
         writes.append(1)
         if len(writes) == 3:  # half of the third chunk reaches the disk, then Ctrl-C
             self.f.write(b"id6,Acme,half a row")
@@ -608,7 +617,7 @@ def test_resume_after_ctrl_c_mid_chunk_drops_the_half_written_chunk(
             raise KeyboardInterrupt
         real_write(self, rows)
 
-    monkeypatch.setattr(batch._Writer, "write", write)
+    monkeypatch.setattr(csvio.RowWriter, "write", write)
     with pytest.raises(KeyboardInterrupt):
         label_csv(src, out, **kw)  # type: ignore[arg-type]
     monkeypatch.undo()
@@ -634,17 +643,20 @@ def test_resume_refuses_other_options_or_a_changed_input(
         label_csv(src, out, model=tiny_trained, resume=True, **kw)  # type: ignore[arg-type]
 
 
-def test_resume_with_nothing_to_resume_starts_fresh(
-    tmp_path: Path, tiny_trained: RoleClassifier
+def test_resume_with_nothing_to_resume_says_so(
+    tmp_path: Path, tiny_trained: RoleClassifier, tiny_model_dir: Path
 ) -> None:
-    summary = label_csv(
-        _jobs(tmp_path, n=3),
-        tmp_path / "o.csv",
-        text_column="description",
-        model=tiny_trained,
-        resume=True,
-    )
-    assert (summary.rows, summary.resumed_from) == (3, 0)
+    src, out = _jobs(tmp_path, n=3), tmp_path / "o.csv"
+    kw = dict(text_column="description", model=tiny_trained)
+    with pytest.raises(ResumeError, match="nothing to resume: no interrupted run"):
+        label_csv(src, out, resume=True, **kw)  # type: ignore[arg-type]
+    label_csv(src, out, **kw)  # type: ignore[arg-type]
+    args = ["label-csv", str(src), str(out), "--text-column", "description", "--resume"]
+    result = CliRunner().invoke(app, [*args, "--model", str(tiny_model_dir)])
+    assert result.exit_code == 2
+    line = " ".join(result.stderr.split())
+    assert f"nothing to resume: {out} was finished (last written 20" in line
+    assert "run without --resume" in line and "Traceback" not in result.output
 
 
 def test_parquet_resume_restarts(tmp_path: Path, tiny_trained: RoleClassifier) -> None:

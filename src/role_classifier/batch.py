@@ -4,57 +4,67 @@
 valid rows in one batched pass (``encode`` embeds all windows of the chunk's ads together, sorted
 by length) and appends the chunk to the output, so memory stays flat however long the file is.
 
-* **Order and columns.** Every input record becomes one output row, in input order, with all its
-  original cells, followed by ``predicted_role``, ``confidence``, ``runner_up``,
-  ``runner_up_score`` (``runner_up_2``... with ``top_k`` > 1) and ``error``.
-* **Bad rows** get an ``error`` value and empty prediction columns; the run goes on. Rows that
-  were classified but need a second look (bytes that were not UTF-8, too few cells) get a
-  prediction *and* an ``error`` that starts with ``warning:``.
+* **Reading** is :mod:`.csvio`'s, the same as ``train`` and ``evaluate``: per-line UTF-8 with a
+  noted Windows-1252 fallback, a sniffed (or given) delimiter, the same filters. A plain
+  generator feeds the chunks: reading and cleaning are a fraction of a percent of the model's
+  time, so no reader thread is needed.
+* **Order and columns.** Every input record (that passes ``filters``) becomes one output row, in
+  input order, with all its original cells, followed by ``predicted_role``, ``confidence``,
+  ``runner_up``, ``runner_up_score`` (``runner_up_2``... with ``top_k`` > 1),
+  ``role_below_threshold`` (with ``min_confidence``), ``evidence`` (with ``evidence``) and
+  ``error``.
+* **Bad rows** get an ``error`` value and empty prediction columns; the run goes on. A record
+  with more or fewer cells than the header is such a row. Rows that were classified but need a
+  second look (bytes that were not UTF-8, a title and no text) get a prediction *and* an
+  ``error`` that starts with ``warning:``.
+* **Mistakes first.** OUTPUT (a directory, a missing folder, an unknown extension), the columns,
+  a leftover partial run and ``resume`` are all checked before the model loads or a row is
+  classified (:func:`check_paths`), and nothing is written when one is wrong.
 * **Resume.** File outputs are written to ``OUTPUT.partial``; after each chunk is flushed and
   fsynced, ``OUTPUT.partial.json`` records the rows done and the byte length of the partial
-  output (written to a temp file, then ``os.replace``). A rerun with ``resume=True`` truncates
-  the partial output to that length, skips that many input records and goes on; the finished
-  file is byte-identical to an uninterrupted run (same chunks, same computation).
-* **Overlap.** A background thread reads, decodes, parses and validates the next chunks while
-  the main thread runs the model (torch releases the GIL during the forward pass).
+  output (:func:`.csvio.save_checkpoint`). A rerun with ``resume=True`` truncates the partial
+  output to that length, skips that many input records and goes on; the finished file is
+  byte-identical to an uninterrupted run (same chunks, same computation). ``overwrite=True``
+  discards a leftover partial run instead.
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
 import dataclasses
 import hashlib
-import io
 import json
 import os
-import queue
-import re
 import sys
-import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 
+from . import csvio
+from .csvio import FORMATS, CsvInputError, CsvReader, OutputPathError, RowFilter, RowWriter
 from .model import RoleClassifier
 from .text import Posting, clean_text, posting_text
 from .threads import thread_limits
 
 __all__ = [
+    "FORMATS",
     "ColumnClashError",
     "InputFormatError",
     "LabelCsvError",
     "LabelSummary",
     "MissingColumnError",
+    "OutputError",
     "OutputIsInputError",
     "ProgressCallback",
     "ResumeError",
     "RowCountError",
+    "check_paths",
     "count_records",
     "label_csv",
     "label_records",
@@ -62,13 +72,9 @@ __all__ = [
     "output_format_for",
 ]
 
-STATE_VERSION = 1
+STATE_VERSION = 2
 PARTIAL_SUFFIX = ".partial"
 STATE_SUFFIX = ".partial.json"
-FORMATS = ("csv", "jsonl", "parquet")
-_FIELD_LIMIT = min(sys.maxsize, 2**31 - 1)  # a 1 MB cell is a record, not an error
-_PARQUET_GROUP_ROWS = 4096
-_PARQUET_GROUP_BYTES = 32 << 20
 
 ProgressCallback = Callable[[int, "int | None"], None]
 """Called as ``progress(rows_done, total_rows)`` at the start and after every saved chunk.
@@ -81,7 +87,7 @@ class LabelCsvError(Exception):
 
 
 class MissingColumnError(LabelCsvError):
-    """The text or title column is not in the header."""
+    """The text, title or a filter column is not in the header."""
 
 
 class ColumnClashError(LabelCsvError):
@@ -92,12 +98,17 @@ class OutputIsInputError(LabelCsvError):
     """OUTPUT is the same file as INPUT."""
 
 
+class OutputError(LabelCsvError):
+    """OUTPUT cannot be written as asked: a directory, a missing folder, an unknown format."""
+
+
 class InputFormatError(LabelCsvError):
-    """The input cannot be read as a CSV with a header (empty, UTF-16, ...)."""
+    """The input cannot be read as a CSV with a header (missing, empty, UTF-16, ...)."""
 
 
 class ResumeError(LabelCsvError):
-    """A leftover partial output without ``resume``, or a resume that does not match it."""
+    """A leftover partial output without ``resume`` or ``overwrite``, a resume with nothing to
+    resume, or a resume that does not match the partial run."""
 
 
 class RowCountError(LabelCsvError):
@@ -112,7 +123,7 @@ class LabelSummary:
 
     Attributes:
         rows: data records read from the input (header excluded), resumed rows included.
-        rows_written: data rows in the finished output (checked equal to ``rows``).
+        rows_written: data rows in the finished output (checked: ``rows - filtered_out``).
         errors: rows with an ``error`` and no prediction.
         warnings: rows with a prediction and a ``warning:`` in ``error``.
         label_counts: predicted label -> rows.
@@ -120,7 +131,12 @@ class LabelSummary:
         resumed_from: rows already done by an interrupted run (0 for a fresh run).
         output: the output path, or ``-``.
         columns: the output header.
-        notes: things the caller should tell the user (a restarted parquet run, bad header bytes).
+        notes: things the caller should tell the user (a restarted parquet run, bad header
+            bytes, a sniffed delimiter, the ``min_confidence`` threshold).
+        filtered_out: records left out by ``filters``.
+        min_confidence: the threshold used (None: the model's own decisions).
+        below_min_confidence: rows labelled Other because their best role was below it.
+        delimiter: the input's delimiter (given or sniffed).
     """
 
     rows: int
@@ -133,6 +149,10 @@ class LabelSummary:
     output: str = "-"
     columns: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    filtered_out: int = 0
+    min_confidence: float | None = None
+    below_min_confidence: int = 0
+    delimiter: str = ","
 
     @property
     def rows_per_second(self) -> float:
@@ -141,41 +161,60 @@ class LabelSummary:
 
 
 # -- public helpers ----------------------------------------------------------------------------
-def output_columns(top_k: int = 1) -> list[str]:
+def output_columns(
+    top_k: int = 1, *, min_confidence: bool = False, evidence: bool = False
+) -> list[str]:
     """The columns :func:`label_csv` appends to the input's.
+
+    Args:
+        top_k: runner-up roles per row.
+        min_confidence: with a ``min_confidence`` threshold: adds ``role_below_threshold``.
+        evidence: with ``evidence`` sentences: adds ``evidence``.
 
     Example:
         >>> output_columns(2)
         ['predicted_role', 'confidence', 'runner_up', 'runner_up_score', 'runner_up_2', \
 'runner_up_2_score', 'error']
+        >>> output_columns(0, min_confidence=True, evidence=True)
+        ['predicted_role', 'confidence', 'role_below_threshold', 'evidence', 'error']
     """
     cols = ["predicted_role", "confidence"]
     for k in range(1, top_k + 1):
         name = "runner_up" if k == 1 else f"runner_up_{k}"
         cols += [name, f"{name}_score"]
+    if min_confidence:
+        cols.append("role_below_threshold")
+    if evidence:
+        cols.append("evidence")
     return [*cols, "error"]
 
 
+def _column_types(columns: Sequence[str]) -> list[str]:
+    return [
+        "float"
+        if c == "confidence" or (c.startswith("runner_up") and c.endswith("_score"))
+        else "list"
+        if c == "evidence"
+        else "string"
+        for c in columns
+    ]
+
+
 def output_format_for(output: str | Path, output_format: str | None = None) -> str:
-    """``csv``, ``jsonl`` or ``parquet``: ``output_format`` if given, else from the extension.
+    """``csv``, ``tsv``, ``jsonl`` or ``parquet``: ``output_format`` if given, else from the
+    extension (``.csv``, ``.tsv``, ``.jsonl``/``.ndjson``, ``.parquet``/``.pq``; ``-`` is CSV).
+
+    Raises:
+        OutputError: an unknown format or extension (``.xlsx``, ``.txt``, none).
 
     Example:
         >>> output_format_for("labels.parquet"), output_format_for("-"), output_format_for("x.tsv")
-        ('parquet', 'csv', 'csv')
+        ('parquet', 'csv', 'tsv')
     """
-    if output_format is not None:
-        fmt = output_format.lower()
-        if fmt not in FORMATS:
-            raise LabelCsvError(
-                f"unknown output format {output_format!r}: use {', '.join(FORMATS)}"
-            )
-        return fmt
-    suffix = Path(str(output)).suffix.lower()
-    if suffix in (".jsonl", ".ndjson"):
-        return "jsonl"
-    if suffix in (".parquet", ".pq"):
-        return "parquet"
-    return "csv"
+    try:
+        return csvio.output_format_for(output, output_format)
+    except OutputPathError as exc:
+        raise OutputError(str(exc)) from None
 
 
 def count_records(path: str | Path) -> int:
@@ -203,530 +242,99 @@ def count_records(path: str | Path) -> int:
     return n + (last != b"\n")
 
 
-# -- reading -----------------------------------------------------------------------------------
-_LONE_CR = re.compile(r"(?<=\r)(?!\n)")
+def _when(path: Path) -> str:
+    """When a file was last written, local time, to the second."""
+    return datetime.fromtimestamp(path.stat().st_mtime).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _decode_line(raw: bytes) -> tuple[str, str | None]:
-    """Decode one physical line; on bytes that are not UTF-8, say how it was read instead."""
-    try:
-        return raw.decode("utf-8"), None
-    except UnicodeDecodeError:
-        pass
-    text = raw.decode("utf-8", errors="replace")
-    if any(ord(c) > 127 and c != "\ufffd" for c in text):  # UTF-8 with a few broken bytes
-        return text, "invalid bytes replaced with U+FFFD"
-    try:
-        return raw.decode("cp1252"), "read as Windows-1252"
-    except UnicodeDecodeError:
-        return raw.decode("latin-1"), "read as Latin-1"
-
-
-class _LineDecoder:
-    """Text lines of a binary stream, each decoded on its own, for :func:`csv.reader`.
-
-    Lines keep their endings (like ``open(newline="")``); a UTF-8 BOM is dropped; a line that
-    is not valid UTF-8 is decoded anyway and noted, so its record can be flagged.
-    """
-
-    def __init__(self, raw: IO[bytes]) -> None:
-        self._raw = raw
-        self._pending: list[str] = []
-        self.line_no = 0
-        self.notes: list[str] = []
-
-    def __iter__(self) -> Iterator[str]:
-        return self
-
-    def __next__(self) -> str:
-        if self._pending:
-            return self._pending.pop()
-        raw = self._raw.readline()
-        if not raw:
-            raise StopIteration
-        self.line_no += 1
-        if self.line_no == 1:
-            if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-                raise InputFormatError("the input is UTF-16; convert it to UTF-8 first")
-            if raw.startswith(b"\xef\xbb\xbf"):
-                raw = raw[3:]
-        text, how = _decode_line(raw)
-        if how is not None:
-            self.notes.append(f"line {self.line_no} is not valid UTF-8 ({how})")
-        if "\r" in text[:-2]:  # old Mac line ends: split like open(newline="") would
-            pieces = [p for p in _LONE_CR.split(text) if p]
-            self._pending = pieces[:0:-1]
-            return pieces[0]
-        return text
-
-    def take_notes(self) -> list[str]:
-        """Notes about the lines read since the last call."""
-        notes, self.notes = self.notes, []
-        return notes
-
-
-@dataclass
-class _Row:
-    """One input record, ready to classify (``posting``) or already failed (``error``)."""
-
-    cells: list[str]
-    posting: Posting | None = None
-    error: str | None = None
-    warning: str | None = None
-    label: str | None = None
-    confidence: float | None = None
-    runner_ups: list[tuple[str, float]] = field(default_factory=list)
-
-
-def _prepare(
-    cells: list[str], notes: list[str], n_cols: int, text_idx: int, title_idx: int | None
-) -> _Row:
-    warnings = list(notes)
-    if len(cells) > n_cols:
-        extra = json.dumps(cells[n_cols:], ensure_ascii=False)
-        return _Row(
-            cells[:n_cols],
-            error=f"row has {len(cells)} cells but the header has {n_cols}; extra cells: {extra}",
-            warning="; ".join(warnings) or None,
-        )
-    if not cells:
-        return _Row([""] * n_cols, error="blank line")
-    if len(cells) < n_cols:
-        warnings.append(f"row has {len(cells)} of {n_cols} cells; missing cells read as empty")
-        cells = cells + [""] * (n_cols - len(cells))
-    description = cells[text_idx]
-    title = cells[title_idx] if title_idx is not None else None
-    has_text = bool(clean_text(description))
-    if has_text or (title is not None and posting_text(title, None)):
-        if not has_text:
-            warnings.append("empty text; classified from the title alone")
-        return _Row(
-            cells,
-            Posting(description=description, title=title),
-            warning="; ".join(warnings) or None,
-        )
-    row = _Row(cells, warning="; ".join(warnings) or None)
-    if description.strip() or (title or "").strip():
-        row.error = "no text left after removing HTML and whitespace"
-    else:
-        row.error = "empty text"
-    return row
-
-
-class _Failure:
-    def __init__(self, exc: BaseException) -> None:
-        self.exc = exc
-
-
-_DONE = object()
-
-
-class _ChunkReader:
-    """A background thread turning records into chunks of :class:`_Row` (bounded queue)."""
-
-    def __init__(
-        self,
-        reader: Iterator[list[str]],
-        decoder: _LineDecoder,
-        skip: int,
-        batch_size: int,
-        prepare: Callable[[list[str], list[str]], _Row],
-    ) -> None:
-        self._reader, self._decoder, self._skip = reader, decoder, skip
-        self._batch_size, self._prepare = batch_size, prepare
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=2)
-        self._stop = threading.Event()
-        self.skipped = 0
-        self._thread = threading.Thread(target=self._run, name="label-csv-reader", daemon=True)
-        self._thread.start()
-
-    def _put(self, item: object) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _run(self) -> None:
-        try:
-            while self.skipped < self._skip and next(self._reader, None) is not None:
-                self.skipped += 1
-                self._decoder.take_notes()
-            chunk: list[_Row] = []
-            for cells in self._reader:
-                chunk.append(self._prepare(cells, self._decoder.take_notes()))
-                if len(chunk) == self._batch_size:
-                    if not self._put(chunk):
-                        return
-                    chunk = []
-            if chunk and not self._put(chunk):
-                return
-            self._put(_DONE)
-        except BaseException as exc:  # handed to the main thread, which raises it
-            self._put(_Failure(exc))
-
-    def __iter__(self) -> Iterator[list[_Row]]:
-        while True:
-            item = self._queue.get()
-            if item is _DONE:
-                return
-            if isinstance(item, _Failure):
-                raise item.exc
-            yield item
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-
-# -- classifying -------------------------------------------------------------------------------
-class _Labeller:
-    """Fills label, confidence and runner-ups of a chunk's rows that have a posting, in one pass.
-
-    If the batch fails, its rows are retried one by one so that one bad row cannot sink its
-    chunk; but when many rows in a row fail, the model is broken, not the rows, and it raises.
-    """
-
-    max_failures_in_a_row = 8
-
-    def __init__(self, clf: RoleClassifier, top_k: int) -> None:
-        self.clf, self.top_k, self.streak = clf, top_k, 0
-
-    def __call__(self, rows: Sequence[_Row]) -> None:
-        todo = [r for r in rows if r.posting is not None and r.error is None]
-        if not todo:
-            return
-        try:
-            _classify_batch(self.clf, todo, self.top_k)
-            self.streak = 0
-            return
-        except Exception:
-            pass
-        for row in todo:
-            try:
-                _classify_batch(self.clf, [row], self.top_k)
-                self.streak = 0
-            except Exception as exc:
-                row.error = f"classification failed: {type(exc).__name__}: {exc}"
-                self.streak += 1
-                if self.streak >= self.max_failures_in_a_row:
-                    raise RuntimeError(
-                        f"{self.streak} rows in a row failed to classify, the last with "
-                        f"{type(exc).__name__}: {exc}. The model looks broken, not the rows"
-                    ) from exc
-
-
-def _classify_batch(clf: RoleClassifier, rows: Sequence[_Row], top_k: int) -> None:
-    postings = [r.posting for r in rows if r.posting is not None]
-    proba = clf.proba_from_encoded(clf.encode(postings))
-    idx = clf.decide(proba)
-    labels = clf.labels
-    for row, p, i in zip(rows, proba, idx, strict=True):
-        order = [int(j) for j in np.argsort(-p, kind="stable") if j != i]
-        row.label = labels[int(i)]
-        row.confidence = float(p[i])
-        row.runner_ups = [(labels[j], float(p[j])) for j in order[:top_k]]
-
-
-def _output_values(row: _Row, top_k: int) -> list[str | float | None]:
-    """The appended cells: label, confidence, runner-ups, error (None where empty)."""
-    values: list[str | float | None] = [row.label, row.confidence]
-    for k in range(top_k):
-        name, score = row.runner_ups[k] if k < len(row.runner_ups) else (None, None)
-        values += [name, score]
-    messages = [m for m in (row.error, f"warning: {row.warning}" if row.warning else None) if m]
-    values.append("; ".join(messages) or None)
-    return values
-
-
-def label_records(
-    clf: RoleClassifier,
-    records: Sequence[Sequence[str]],
-    header: Sequence[str],
-    *,
-    text_column: str,
-    title_column: str | None = None,
-    top_k: int = 1,
-) -> list[list[str | float | None]]:
-    """The output values :func:`label_csv` appends to each record, for records already read.
-
-    The same per-row path as :func:`label_csv` (checks, one batched pass, retry one by one,
-    error and warning text), for other engines (:mod:`.ray_engine`) to reuse.
-
-    Args:
-        clf: the classifier.
-        records: rows of cells in ``header`` order (too many cells: an error; too few: padded).
-        header: the column names.
-        text_column: the column holding the description.
-        title_column: an optional column holding the title.
-        top_k: runner-up roles per record.
-
-    Returns:
-        one list per record, in :func:`output_columns` order; floats unrounded, None where empty.
-
-    Raises:
-        MissingColumnError, ColumnClashError: the text or title column is absent or repeated.
-
-    Example:
-        >>> label_records(clf, [["Build RAG agents"], [""]], ["description"],
-        ...               text_column="description")  # doctest: +SKIP
-        [['AI Engineer', 0.81, 'ML Engineer', 0.07, None], [None, None, None, None, 'empty text']]
-    """
-    header = list(header)
-    text_idx = _column_index(header, text_column, "text")
-    title_idx = None if title_column is None else _column_index(header, title_column, "title")
-    rows = [_prepare(list(cells), [], len(header), text_idx, title_idx) for cells in records]
-    _Labeller(clf, top_k)(rows)
-    return [_output_values(row, top_k) for row in rows]
-
-
-# -- writing -----------------------------------------------------------------------------------
-def _text(value: str | float | None) -> str:
-    if value is None:
-        return ""
-    return f"{value:.4f}" if isinstance(value, float) else value
-
-
-def _unique_names(names: Sequence[str]) -> list[str]:
-    """Column names made unique for JSON keys and parquet fields: a repeated ``x`` becomes
-    ``x.1``, ``x.2``... (pandas' convention).
-
-    Example:
-        >>> _unique_names(["id", "text", "id", "id"])
-        ['id', 'text', 'id.1', 'id.2']
-    """
-    taken = set(names)
-    used: set[str] = set()
-    out = []
-    for name in names:
-        new, k = name, 0
-        while new in used or (new != name and new in taken):
-            k += 1
-            new = f"{name}.{k}"
-        used.add(new)
-        out.append(new)
-    return out
-
-
-class _Writer:
-    """Appends rows to a binary stream as CSV, JSON lines or parquet."""
-
-    def __init__(self, f: IO[bytes], fmt: str, header: list[str]) -> None:
-        self.f, self.fmt, self.header = f, fmt, header
-        self.keys = _unique_names(header)
-        self._pq: Any = None
-        self._buffer: list[list[str]] = []
-        self._buffer_bytes = 0
-
-    def write_header(self) -> None:
-        if self.fmt == "csv":
-            self._write_csv([self.header])
-        elif self.fmt == "parquet":
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
-            schema = pa.schema([(k, pa.string()) for k in self.keys])
-            self._pq = pq.ParquetWriter(self.f, schema)
-
-    def write(self, rows: list[list[str | float | None]]) -> None:
-        if self.fmt == "csv":
-            self._write_csv([[_text(v) for v in row] for row in rows])
-        elif self.fmt == "jsonl":
-            lines = []
-            for row in rows:
-                obj = {
-                    k: (round(v, 4) if isinstance(v, float) else v)
-                    for k, v in zip(self.keys, row, strict=True)
-                }
-                lines.append(json.dumps(obj, ensure_ascii=False) + "\n")
-            self.f.write("".join(lines).encode("utf-8"))
-        else:
-            for row in rows:
-                cells = [_text(v) for v in row]
-                self._buffer.append(cells)
-                self._buffer_bytes += sum(len(c) for c in cells)
-            if (
-                len(self._buffer) >= _PARQUET_GROUP_ROWS
-                or self._buffer_bytes >= _PARQUET_GROUP_BYTES
-            ):
-                self._flush_parquet()
-
-    def _write_csv(self, rows: list[list[str]]) -> None:
-        buf = io.StringIO()
-        csv.writer(buf, lineterminator="\n").writerows(rows)
-        self.f.write(buf.getvalue().encode("utf-8"))
-
-    def _flush_parquet(self) -> None:
-        if self._buffer:
-            import pyarrow as pa
-
-            columns = [pa.array(col, type=pa.string()) for col in zip(*self._buffer, strict=True)]
-            self._pq.write_table(pa.Table.from_arrays(columns, schema=self._pq.schema))
-            self._buffer, self._buffer_bytes = [], 0
-
-    def close(self) -> None:
-        if self._pq is not None:
-            self._flush_parquet()
-            self._pq.close()
-
-    def abort(self) -> None:
-        """Close a parquet writer before its file is closed (the partial file is not used)."""
-        if self._pq is not None:
-            with contextlib.suppress(Exception):
-                self._pq.close()
-
-
-def _count_output_rows(path: Path, fmt: str) -> int:
-    """Data rows in a finished output file, read back from disk."""
-    if fmt == "parquet":
-        import pyarrow.parquet as pq
-
-        return int(pq.ParquetFile(path).metadata.num_rows)
-    with open(path, encoding="utf-8", newline="") as f:
-        if fmt == "jsonl":
-            return sum(1 for _ in f)
-        return sum(1 for _ in csv.reader(f)) - 1
-
-
-# -- resume state ------------------------------------------------------------------------------
-def _model_fingerprint(clf: RoleClassifier) -> str:
-    """A short hash of what decides the predictions: config, taxonomy and head weights."""
-    h = hashlib.sha256()
-    meta = {"config": dataclasses.asdict(clf.config), "taxonomy": clf.taxonomy.to_dict()}
-    h.update(json.dumps(meta, sort_keys=True, default=str).encode())
-    for key in sorted(clf.head or {}):
-        h.update(key.encode())
-        h.update(np.ascontiguousarray(clf.head[key]).tobytes())  # type: ignore[index]
-    return h.hexdigest()[:16]
-
-
-def _input_identity(path: Path) -> dict[str, Any]:
-    st = path.stat()
-    return {"path": str(path.resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
-
-
-def _fsync(f: IO[bytes]) -> None:
-    f.flush()
-    os.fsync(f.fileno())
-
-
-def _save_state(path: Path, state: dict[str, Any]) -> None:
-    """Write the state file atomically: a temp file, fsync, then ``os.replace``."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(json.dumps(state, indent=1, sort_keys=True).encode("utf-8"))
-        _fsync(f)
-    os.replace(tmp, path)
-
-
-def _check_resume(state: dict[str, Any], expected: dict[str, Any], state_path: Path) -> None:
-    if state.get("version") != STATE_VERSION:
-        raise ResumeError(f"{state_path}: unknown state version {state.get('version')!r}")
-    diffs = []
-    for key in ("input", "options"):
-        saved, now = state.get(key, {}), expected[key]
-        for k in sorted(set(saved) | set(now)):
-            if saved.get(k) != now.get(k):
-                diffs.append(f"{key} {k}: was {saved.get(k)!r}, now {now.get(k)!r}")
-    if diffs:
-        raise ResumeError(
-            "cannot resume: the interrupted run used a different input or options ("
-            + "; ".join(diffs)
-            + f"). Rerun with the same ones, or delete {state_path} and its partial output "
-            "to start over"
-        )
-
-
-# -- the job -----------------------------------------------------------------------------------
-def label_csv(
+def check_paths(
     input: str | Path,
     output: str | Path,
     *,
-    text_column: str,
-    title_column: str | None = None,
-    model: str | Path | RoleClassifier = "default",
-    batch_size: int = 64,
-    top_k: int = 1,
-    resume: bool = False,
-    workers: int | None = None,
-    progress: ProgressCallback | None = None,
     output_format: str | None = None,
-) -> LabelSummary:
-    """Label every row of a CSV of postings with its predicted role, streaming.
+    resume: bool = False,
+    overwrite: bool = False,
+) -> str:
+    """Check INPUT, OUTPUT and the resume options before any work; returns the output format.
 
-    Args:
-        input: a CSV file with a header, or ``"-"`` for standard input.
-        output: ``.csv``, ``.jsonl`` or ``.parquet`` file (by extension), or ``"-"`` for
-            standard output (CSV or JSON lines).
-        text_column: the column holding the posting's description.
-        title_column: an optional column holding its title.
-        model: a :class:`RoleClassifier`, or what :meth:`RoleClassifier.from_pretrained` loads.
-        batch_size: rows classified, written and checkpointed together.
-        top_k: runner-up roles written per row.
-        resume: continue an interrupted run from its ``OUTPUT.partial``.
-        workers: threads for the model (one per core when None; see :mod:`.threads`).
-        progress: ``progress(rows_done, total_rows)`` after each saved chunk; quiet when None.
-        output_format: ``csv``, ``jsonl`` or ``parquet`` instead of guessing from ``output``.
-
-    Returns:
-        a :class:`LabelSummary`; ``rows == rows_written`` is checked before it returns.
+    :func:`label_csv` calls it first; a command line can call it before loading a model.
 
     Raises:
-        MissingColumnError, ColumnClashError, OutputIsInputError, InputFormatError,
-        ResumeError: with a message saying what to do (all are :class:`LabelCsvError`).
+        InputFormatError: INPUT is not a file.
+        OutputIsInputError: OUTPUT is INPUT.
+        OutputError: OUTPUT is a directory, its folder does not exist, or its extension names
+            no format (without ``output_format``); parquet to standard output.
+        ResumeError: a partial run is left over and neither ``resume`` nor ``overwrite`` is
+            given; ``resume`` with nothing to resume, with standard input or output, or
+            together with ``overwrite``.
 
     Example:
-        >>> s = label_csv("jobs.csv", "labelled.csv", text_column="description",
-        ...               title_column="title", model="zero-shot")  # doctest: +SKIP
-        >>> s.rows, s.errors, s.label_counts["AI Engineer"]  # doctest: +SKIP
-        (1200, 3, 210)
+        >>> check_paths("jobs.csv", "labelled.xlsx")  # doctest: +SKIP
+        Traceback (most recent call last):
+        OutputError: OUTPUT labelled.xlsx has extension '.xlsx': name it with one of .csv, ...
     """
-    started = time.perf_counter()
-    if batch_size < 1:
-        raise LabelCsvError(f"batch_size must be at least 1, got {batch_size}")
-    if top_k < 0:
-        raise LabelCsvError(f"top_k must be at least 0, got {top_k}")
     fmt = output_format_for(output, output_format)
     in_path = None if str(input) == "-" else Path(input)
     out_path = None if str(output) == "-" else Path(output)
+    if resume and overwrite:
+        raise ResumeError(
+            "--resume continues an interrupted run and --overwrite discards it: pass only one"
+        )
     if out_path is None and fmt == "parquet":
-        raise LabelCsvError("parquet cannot be written to standard output: give a file name")
+        raise OutputError("parquet cannot be written to standard output: give a file name")
     if out_path is None and resume:
         raise ResumeError("--resume needs an output file: standard output cannot be resumed")
     if in_path is not None:
         if not in_path.is_file():
-            raise LabelCsvError(f"{in_path}: no such file")
+            what = "a directory" if in_path.is_dir() else "no such file"
+            raise InputFormatError(f"INPUT {in_path}: {what}; give a CSV file, or '-' for stdin")
         if out_path is not None and _same_file(in_path, out_path):
             raise OutputIsInputError(
                 f"OUTPUT is the input file {in_path}: write to a new file (the input is never "
                 "overwritten)"
             )
-
-    old_limit = csv.field_size_limit(_FIELD_LIMIT)
+    elif resume:
+        raise ResumeError("--resume needs INPUT to be a file: standard input cannot be re-read")
+    if out_path is None:
+        return fmt
     try:
-        with contextlib.ExitStack() as stack:
-            stack.enter_context(thread_limits(workers))
-            raw: IO[bytes] = (
-                sys.stdin.buffer if in_path is None else stack.enter_context(open(in_path, "rb"))
+        csvio.check_output_path(out_path)
+    except OutputPathError as exc:
+        raise OutputError(str(exc)) from None
+    partial, state = _leftover_paths(out_path)
+    leftovers = [p for p in (partial, state) if p.exists()]
+    if leftovers and not (resume or overwrite):
+        newest = max(leftovers, key=lambda p: p.stat().st_mtime)
+        done = ""
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            done = f", {int(csvio.load_checkpoint(state)['rows_done']):,} rows done"
+        how = (
+            "a run from standard input cannot be resumed: rerun with --overwrite to discard it"
+            if in_path is None
+            else "rerun with --resume to continue it, or with --overwrite to discard it and "
+            "start over"
+        )
+        raise ResumeError(
+            f"an interrupted run left {partial.name if partial.exists() else state.name} in "
+            f"{out_path.parent} (last written {_when(newest)}{done}): {how}"
+        )
+    if resume and not leftovers:
+        if out_path.exists():
+            raise ResumeError(
+                f"nothing to resume: {out_path} was finished (last written {_when(out_path)}) "
+                "and no interrupted run is left; run without --resume to label again"
             )
-            return _run(
-                raw,
-                in_path,
-                out_path,
-                fmt,
-                text_column=text_column,
-                title_column=title_column,
-                model=model,
-                batch_size=batch_size,
-                top_k=top_k,
-                resume=resume,
-                progress=progress,
-                started=started,
-            )
-    finally:
-        csv.field_size_limit(old_limit)
+        raise ResumeError(
+            f"nothing to resume: no interrupted run left {partial}; run without --resume"
+        )
+    return fmt
+
+
+def _leftover_paths(out_path: Path) -> tuple[Path, Path]:
+    return (
+        out_path.with_name(out_path.name + PARTIAL_SUFFIX),
+        out_path.with_name(out_path.name + STATE_SUFFIX),
+    )
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -752,32 +360,394 @@ def _column_index(header: list[str], name: str, what: str) -> int:
     return hits[0]
 
 
+# -- rows --------------------------------------------------------------------------------------
+@dataclass
+class _Row:
+    """One input record, ready to classify (``posting``) or already failed (``error``)."""
+
+    cells: list[str]
+    posting: Posting | None = None
+    error: str | None = None
+    warning: str | None = None
+    label: str | None = None
+    confidence: float | None = None
+    runner_ups: list[tuple[str, float]] = field(default_factory=list)
+    below_threshold: str | None = None
+    evidence: list[str] | None = None
+
+
+def _prepare(
+    cells: list[str], notes: list[str], n_cols: int, text_idx: int, title_idx: int | None
+) -> _Row:
+    warnings = list(notes)
+    warning = "; ".join(warnings) or None
+    if not cells:
+        return _Row([""] * n_cols, error="blank line", warning=warning)
+    if len(cells) != n_cols:  # ragged: the same rule as csvio.Record.ragged_message
+        record = csvio.Record(0, cells, n_cols)
+        padded = cells[:n_cols] + [""] * (n_cols - len(cells))
+        return _Row(padded, error=record.ragged_message(), warning=warning)
+    description = cells[text_idx]
+    title = cells[title_idx] if title_idx is not None else None
+    has_text = bool(clean_text(description))
+    if has_text or (title is not None and posting_text(title, None)):
+        if not has_text:
+            warnings.append("empty text; classified from the title alone")
+        return _Row(
+            cells,
+            Posting(description=description, title=title),
+            warning="; ".join(warnings) or None,
+        )
+    row = _Row(cells, warning=warning)
+    if description.strip() or (title or "").strip():
+        row.error = "no text left after removing HTML and whitespace"
+    else:
+        row.error = "empty text"
+    return row
+
+
+def _chunks(
+    reader: CsvReader,
+    batch_size: int,
+    prepare: Callable[[list[str], list[str]], _Row],
+    keep: RowFilter,
+) -> Iterator[tuple[list[_Row], int]]:
+    """Chunks of up to ``batch_size`` prepared rows, each with the input records it consumed
+    (records left out by ``keep`` included). Ragged rows are kept whatever the filters say, so
+    they show up as errors."""
+    chunk: list[_Row] = []
+    consumed = 0
+    for record in reader:
+        consumed += 1
+        if not record.ragged and not keep(record.cells):
+            continue
+        chunk.append(prepare(record.cells, record.notes))
+        if len(chunk) == batch_size:
+            yield chunk, consumed
+            chunk, consumed = [], 0
+    if chunk or consumed:
+        yield chunk, consumed
+
+
+# -- classifying -------------------------------------------------------------------------------
+class _Labeller:
+    """Fills label, confidence and runner-ups of a chunk's rows that have a posting, in one pass.
+
+    If the batch fails, its rows are retried one by one so that one bad row cannot sink its
+    chunk; but when many rows in a row fail, the model is broken, not the rows, and it raises.
+    """
+
+    max_failures_in_a_row = 8
+
+    def __init__(
+        self,
+        clf: RoleClassifier,
+        top_k: int,
+        *,
+        evidence: int = 0,
+        min_confidence: float | None = None,
+    ) -> None:
+        self.clf, self.top_k, self.streak = clf, top_k, 0
+        self.evidence, self.min_confidence = evidence, min_confidence
+
+    def __call__(self, rows: Sequence[_Row]) -> None:
+        todo = [r for r in rows if r.posting is not None and r.error is None]
+        if not todo:
+            return
+        args = (self.clf, todo, self.top_k, self.evidence, self.min_confidence)
+        try:
+            _classify_batch(*args)
+            self.streak = 0
+            return
+        except Exception:
+            pass
+        for row in todo:
+            try:
+                _classify_batch(self.clf, [row], *args[2:])
+                self.streak = 0
+            except Exception as exc:
+                row.error = f"classification failed: {type(exc).__name__}: {exc}"
+                self.streak += 1
+                if self.streak >= self.max_failures_in_a_row:
+                    raise RuntimeError(
+                        f"{self.streak} rows in a row failed to classify, the last with "
+                        f"{type(exc).__name__}: {exc}. The model looks broken, not the rows"
+                    ) from exc
+
+    def values(self, rows: Sequence[_Row]) -> list[list[Any]]:
+        """Classify ``rows`` and return their output values (the one path of every engine)."""
+        self(rows)
+        return [
+            _output_values(
+                row,
+                self.top_k,
+                min_confidence=self.min_confidence is not None,
+                evidence=self.evidence > 0,
+            )
+            for row in rows
+        ]
+
+
+def _classify_batch(
+    clf: RoleClassifier,
+    rows: Sequence[_Row],
+    top_k: int,
+    evidence: int = 0,
+    min_confidence: float | None = None,
+) -> None:
+    """One :meth:`RoleClassifier.classify` pass; a decided role whose probability is below
+    ``min_confidence`` becomes Other (the role is kept in ``below_threshold``)."""
+    postings = [r.posting for r in rows if r.posting is not None]
+    preds = clf.classify(postings, top_k=top_k, evidence=evidence)
+    other = clf.taxonomy.other_label
+    for row, pred in zip(rows, preds, strict=True):  # type: ignore[arg-type]
+        label = pred.label
+        if min_confidence is not None and label != other and pred.confidence < min_confidence:
+            row.below_threshold, label = label, other
+        ranked = sorted(pred.scores.items(), key=lambda kv: -kv[1])
+        row.label = label
+        row.confidence = pred.scores[label]
+        row.runner_ups = [(k, v) for k, v in ranked if k != label][:top_k]
+        row.evidence = list(pred.evidence) if evidence else None
+
+
+def _output_values(
+    row: _Row, top_k: int, *, min_confidence: bool = False, evidence: bool = False
+) -> list[Any]:
+    """The appended cells (see :func:`output_columns`), None where empty."""
+    values: list[Any] = [row.label, row.confidence]
+    for k in range(top_k):
+        name, score = row.runner_ups[k] if k < len(row.runner_ups) else (None, None)
+        values += [name, score]
+    if min_confidence:
+        values.append(row.below_threshold)
+    if evidence:
+        values.append(row.evidence)
+    messages = [m for m in (row.error, f"warning: {row.warning}" if row.warning else None) if m]
+    values.append("; ".join(messages) or None)
+    return values
+
+
+def label_records(
+    clf: RoleClassifier,
+    records: Sequence[Sequence[str]],
+    header: Sequence[str],
+    *,
+    text_column: str,
+    title_column: str | None = None,
+    top_k: int = 1,
+    min_confidence: float | None = None,
+    evidence: int = 0,
+) -> list[list[Any]]:
+    """The output values :func:`label_csv` appends to each record, for records already read.
+
+    The same per-row path as :func:`label_csv` (checks, one batched pass, retry one by one,
+    error and warning text), for other engines (:mod:`.ray_engine`) to reuse.
+
+    Args:
+        clf: the classifier.
+        records: rows of cells in ``header`` order (more or fewer cells: an error row).
+        header: the column names.
+        text_column: the column holding the description.
+        title_column: an optional column holding the title.
+        top_k: runner-up roles per record.
+        min_confidence: a decided role below this probability becomes Other.
+        evidence: sentences quoted per record (0: no ``evidence`` column).
+
+    Returns:
+        one list per record, in :func:`output_columns` order; floats unrounded, None where empty.
+
+    Raises:
+        MissingColumnError, ColumnClashError: the text or title column is absent or repeated.
+
+    Example:
+        >>> label_records(clf, [["Build RAG agents"], [""]], ["description"],
+        ...               text_column="description")  # doctest: +SKIP
+        [['AI Engineer', 0.81, 'ML Engineer', 0.07, None], [None, None, None, None, 'empty text']]
+    """
+    header = list(header)
+    text_idx = _column_index(header, text_column, "text")
+    title_idx = None if title_column is None else _column_index(header, title_column, "title")
+    rows = [_prepare(list(cells), [], len(header), text_idx, title_idx) for cells in records]
+    labeller = _Labeller(clf, top_k, evidence=evidence, min_confidence=min_confidence)
+    return labeller.values(rows)
+
+
+# -- resume state ------------------------------------------------------------------------------
+def _model_fingerprint(clf: RoleClassifier) -> str:
+    """A short hash of what decides the predictions: config, taxonomy and head weights."""
+    h = hashlib.sha256()
+    meta = {"config": dataclasses.asdict(clf.config), "taxonomy": clf.taxonomy.to_dict()}
+    h.update(json.dumps(meta, sort_keys=True, default=str).encode())
+    for key in sorted(clf.head or {}):
+        h.update(key.encode())
+        h.update(np.ascontiguousarray(clf.head[key]).tobytes())  # type: ignore[index]
+    return h.hexdigest()[:16]
+
+
+def _count_output_rows(path: Path, fmt: str) -> int:
+    """Data rows in a finished output file, read back from disk."""
+    return csvio.count_output_rows(path, fmt)
+
+
+def _check_resume(state: dict[str, Any], expected: dict[str, Any], state_path: Path) -> None:
+    if state.get("version") != STATE_VERSION:
+        raise ResumeError(
+            f"{state_path} was written by another version of label-csv (state version "
+            f"{state.get('version')!r}); rerun with --overwrite to start over"
+        )
+    diffs = []
+    for key in ("input", "options"):
+        saved, now = state.get(key, {}), expected[key]
+        for k in sorted(set(saved) | set(now)):
+            if saved.get(k) != now.get(k):
+                diffs.append(f"{key} {k}: was {saved.get(k)!r}, now {now.get(k)!r}")
+    if diffs:
+        raise ResumeError(
+            "cannot resume: the interrupted run used a different input or options ("
+            + "; ".join(diffs)
+            + "). Rerun with the same ones, or with --overwrite instead of --resume to start over"
+        )
+
+
+# -- the job -----------------------------------------------------------------------------------
+ModelSpec = str | Path | RoleClassifier | Callable[[], RoleClassifier]
+
+
+def label_csv(
+    input: str | Path,
+    output: str | Path,
+    *,
+    text_column: str,
+    title_column: str | None = None,
+    model: ModelSpec = "default",
+    batch_size: int = 64,
+    top_k: int = 1,
+    resume: bool = False,
+    workers: int | None = None,
+    progress: ProgressCallback | None = None,
+    output_format: str | None = None,
+    overwrite: bool = False,
+    delimiter: str | None = None,
+    filters: Mapping[str, Sequence[str]] | None = None,
+    min_confidence: float | None = None,
+    evidence: int = 0,
+) -> LabelSummary:
+    """Label every row of a CSV of postings with its predicted role, streaming.
+
+    Args:
+        input: a CSV file with a header, or ``"-"`` for standard input.
+        output: a ``.csv``, ``.tsv``, ``.jsonl`` (``.ndjson``) or ``.parquet`` (``.pq``) file, or
+            ``"-"`` for standard output (CSV, TSV or JSON lines).
+        text_column: the column holding the posting's description.
+        title_column: an optional column holding its title.
+        model: a :class:`RoleClassifier`, what :meth:`RoleClassifier.from_pretrained` loads, or
+            a function returning one (called after the input and output are checked).
+        batch_size: rows classified, written and checkpointed together.
+        top_k: runner-up roles written per row.
+        resume: continue an interrupted run from its ``OUTPUT.partial``.
+        workers: threads for the model (one per core when None; see :mod:`.threads`).
+        progress: ``progress(rows_done, total_rows)`` after each saved chunk; quiet when None.
+        output_format: ``csv``, ``tsv``, ``jsonl`` or ``parquet`` instead of the extension's.
+        overwrite: discard a partial output left by an interrupted run and start over.
+        delimiter: the input's delimiter (one character); sniffed from the header when None.
+        filters: ``{column: [values]}``: label only records whose cell is one of the values
+            (the rest are left out of the output and counted in ``filtered_out``).
+        min_confidence: a decided role whose probability is below this becomes Other; the role
+            is kept in a ``role_below_threshold`` column (``evaluate`` reports a good value).
+        evidence: with N > 0, an ``evidence`` column holds the N sentences that most support
+            each decision (a JSON list in CSV, a list in JSON lines and parquet).
+
+    Returns:
+        a :class:`LabelSummary`; ``rows_written == rows - filtered_out`` is checked before it
+        returns.
+
+    Raises:
+        MissingColumnError, ColumnClashError, OutputIsInputError, OutputError, InputFormatError,
+        ResumeError: with a message saying what to do (all are :class:`LabelCsvError`), raised
+        before the model is loaded or anything is written.
+
+    Example:
+        >>> s = label_csv("jobs.csv", "labelled.csv", text_column="description",
+        ...               title_column="title", model="zero-shot")  # doctest: +SKIP
+        >>> s.rows, s.errors, s.label_counts["AI Engineer"]  # doctest: +SKIP
+        (1200, 3, 210)
+    """
+    started = time.perf_counter()
+    if batch_size < 1:
+        raise LabelCsvError(f"batch_size must be at least 1, got {batch_size}")
+    if top_k < 0:
+        raise LabelCsvError(f"top_k must be at least 0, got {top_k}")
+    if evidence < 0:
+        raise LabelCsvError(f"evidence must be at least 0, got {evidence}")
+    if min_confidence is not None and not 0 <= min_confidence <= 1:
+        raise LabelCsvError(f"min_confidence must be between 0 and 1, got {min_confidence}")
+    fmt = check_paths(
+        input, output, output_format=output_format, resume=resume, overwrite=overwrite
+    )
+    in_path = None if str(input) == "-" else Path(input)
+    out_path = None if str(output) == "-" else Path(output)
+    try:
+        delimiter = csvio.parse_delimiter(delimiter)
+        with contextlib.ExitStack() as stack:
+            reader = stack.enter_context(csvio.open_csv(input, delimiter=delimiter))
+            stack.enter_context(thread_limits(workers))
+            return _run(
+                reader,
+                in_path,
+                out_path,
+                fmt,
+                text_column=text_column,
+                title_column=title_column,
+                model=model,
+                batch_size=batch_size,
+                top_k=top_k,
+                resume=resume,
+                progress=progress,
+                started=started,
+                filters=filters,
+                min_confidence=min_confidence,
+                evidence=evidence,
+            )
+    except CsvInputError as exc:
+        raise InputFormatError(str(exc)) from None
+
+
 def _run(
-    raw: IO[bytes],
+    reader: CsvReader,
     in_path: Path | None,
     out_path: Path | None,
     fmt: str,
     *,
     text_column: str,
     title_column: str | None,
-    model: str | Path | RoleClassifier,
+    model: ModelSpec,
     batch_size: int,
     top_k: int,
     resume: bool,
     progress: ProgressCallback | None,
     started: float,
+    filters: Mapping[str, Sequence[str]] | None,
+    min_confidence: float | None,
+    evidence: int,
 ) -> LabelSummary:
-    decoder = _LineDecoder(raw)
-    reader = csv.reader(decoder)
-    header = next(reader, None)
-    if header is None:
-        raise InputFormatError("the input is empty: expected a header row naming the columns")
-    if not header:
-        raise InputFormatError("the first line is blank: expected a header row naming the columns")
-    notes = [f"header: {n}" for n in decoder.take_notes()]
+    header = reader.header
+    notes = list(reader.header_notes)
+    if reader.sniffed and reader.delimiter != ",":
+        notes.append(
+            f"read as {csvio.delimiter_name(reader.delimiter)}-separated (sniffed from the "
+            "header; --delimiter sets it)"
+        )
     text_idx = _column_index(header, text_column, "text")
     title_idx = None if title_column is None else _column_index(header, title_column, "title")
-    added = output_columns(top_k)
+    keep = RowFilter(header, filters)
+    if keep.missing:
+        shown = ", ".join(repr(h) for h in header)
+        raise MissingColumnError(
+            f"no filter column {', '.join(map(repr, keep.missing))}; the input's columns are: "
+            f"{shown}"
+        )
+    added = output_columns(top_k, min_confidence=min_confidence is not None, evidence=evidence > 0)
     clash = [c for c in added if c in header]
     if clash:
         raise ColumnClashError(
@@ -785,33 +755,27 @@ def _run(
             "(is it an earlier label-csv output?); drop or rename them first"
         )
     columns = header + added
-    clf = model if isinstance(model, RoleClassifier) else RoleClassifier.from_pretrained(model)
+    if isinstance(model, RoleClassifier):
+        clf = model
+    elif callable(model):
+        clf = model()
+    else:
+        clf = RoleClassifier.from_pretrained(model)
     clf.encoder  # load the backbone now, not inside the first chunk's timing  # noqa: B018
 
     state_path = partial = None
     state: dict[str, Any] = {}
     skip = 0
     counts: Counter[str] = Counter()
-    errors = warnings = 0
+    errors = warnings = filtered = below = 0
     offset = 0
     if out_path is not None:
-        partial = out_path.with_name(out_path.name + PARTIAL_SUFFIX)
-        state_path = out_path.with_name(out_path.name + STATE_SUFFIX)
+        partial, state_path = _leftover_paths(out_path)
         leftovers = [p for p in (partial, state_path) if p.exists()]
-        if leftovers and not resume:
-            them = "them" if len(leftovers) > 1 else "it"
-            how = (
-                f"delete {them} to start over (a run from standard input cannot be resumed)"
-                if in_path is None
-                else f"pass --resume (resume=True) to continue it, or delete {them} to start over"
-            )
-            raise ResumeError(f"an interrupted run left {' and '.join(map(str, leftovers))}: {how}")
-        if resume and in_path is None:
-            raise ResumeError("--resume needs INPUT to be a file: standard input cannot be re-read")
         if in_path is not None and fmt != "parquet":
             state = {
                 "version": STATE_VERSION,
-                "input": _input_identity(in_path),
+                "input": csvio.input_identity(in_path),
                 "options": {
                     "text_column": text_column,
                     "title_column": title_column,
@@ -819,33 +783,38 @@ def _run(
                     "batch_size": batch_size,
                     "format": fmt,
                     "model": _model_fingerprint(clf),
+                    "delimiter": reader.delimiter,
+                    "filters": {k: sorted(v) for k, v in (filters or {}).items()},
+                    "min_confidence": min_confidence,
+                    "evidence": evidence,
                 },
             }
-        if leftovers:  # and resume
+        if leftovers and resume:
             if fmt == "parquet":
                 notes.append("parquet output cannot be resumed: restarted from the first row")
             elif not state_path.exists() or not partial.exists():
                 notes.append("no complete checkpoint was saved: restarted from the first row")
             else:
                 try:
-                    saved = json.loads(state_path.read_text(encoding="utf-8"))
+                    saved = csvio.load_checkpoint(state_path)
                 except (OSError, ValueError) as exc:
                     raise ResumeError(
-                        f"{state_path} is unreadable ({exc}); delete it and {partial} to start over"
+                        f"{state_path} is unreadable ({exc}); rerun with --overwrite to start over"
                     ) from exc
                 _check_resume(saved, state, state_path)
                 offset = int(saved["offset"])
                 if partial.stat().st_size < offset:
                     raise ResumeError(
                         f"{partial} is shorter than its checkpoint says ({offset} bytes): it was "
-                        "changed by hand; delete it and its state file to start over"
+                        "changed by hand; rerun with --overwrite to start over"
                     )
                 skip = int(saved["rows_done"])
                 counts = Counter(saved.get("label_counts", {}))
                 errors, warnings = int(saved.get("errors", 0)), int(saved.get("warnings", 0))
-            if skip == 0:
-                for p in leftovers:
-                    p.unlink()
+                filtered, below = int(saved.get("filtered_out", 0)), int(saved.get("below", 0))
+        if skip == 0:  # a fresh start (with overwrite, or a resume that cannot continue)
+            for p in leftovers:
+                p.unlink()
 
     total = None
     if progress is not None and in_path is not None:
@@ -867,7 +836,7 @@ def _run(
             f.seek(offset)
         else:
             f = stack.enter_context(open(partial, "wb"))
-        writer = _Writer(f, fmt, columns)
+        writer = RowWriter(f, fmt, columns, _column_types(columns))
         if not skip:
             writer.write_header()
         done = skip
@@ -876,56 +845,63 @@ def _run(
             if partial is None:
                 f.flush()
                 return
-            _fsync(f)
+            csvio.fsync(f)
             if state:
                 state.update(
                     rows_done=done,
                     offset=f.tell(),
                     errors=errors,
                     warnings=warnings,
+                    filtered_out=filtered,
+                    below=below,
                     label_counts=dict(sorted(counts.items())),
                 )
-                _save_state(state_path, state)  # type: ignore[arg-type]
+                csvio.save_checkpoint(state_path, state)  # type: ignore[arg-type]
 
         commit()
-        chunks = _ChunkReader(reader, decoder, skip, batch_size, prepare)
-        classify = _Labeller(clf, top_k)
+        skipped = reader.skip(skip)
+        if skipped < skip:
+            raise ResumeError(
+                f"the input has {skipped} rows but the checkpoint says {skip} were done"
+            )
+        labeller = _Labeller(clf, top_k, evidence=evidence, min_confidence=min_confidence)
         try:
-            for chunk in chunks:
-                classify(chunk)
-                writer.write([row.cells + _output_values(row, top_k) for row in chunk])
+            for chunk, consumed in _chunks(reader, batch_size, prepare, keep):
+                writer.write([row.cells + v for row, v in zip(chunk, labeller.values(chunk))])
                 for row in chunk:
                     if row.label is not None:
                         counts[row.label] += 1
                     errors += row.label is None
                     warnings += row.label is not None and row.warning is not None
-                done += len(chunk)
+                    below += row.below_threshold is not None
+                filtered += consumed - len(chunk)
+                done += consumed
                 commit()
                 if progress is not None:
                     progress(done, total)
         except BaseException:
             writer.abort()
             raise
-        finally:
-            chunks.close()
-        if chunks.skipped < skip:
-            raise ResumeError(
-                f"the input has {chunks.skipped} rows but the checkpoint says {skip} were done"
-            )
         writer.close()
         if partial is not None:
-            _fsync(f)
+            csvio.fsync(f)
 
-    written = done
+    written = done - filtered
     if partial is not None and out_path is not None:
         written = _count_output_rows(partial, fmt)
-        if written != done:
+        if written != done - filtered:
             raise RowCountError(
-                f"read {done} rows but {partial} holds {written}; it was kept for inspection"
+                f"read {done - filtered} rows but {partial} holds {written}; it was kept for "
+                "inspection"
             )
         os.replace(partial, out_path)
         if state_path is not None and state_path.exists():
             state_path.unlink()
+    if min_confidence is not None:
+        notes.append(
+            f"--min-confidence {min_confidence:g}: {below:,} rows whose best role was below it "
+            "were labelled Other (column role_below_threshold keeps that role)"
+        )
     return LabelSummary(
         rows=done,
         rows_written=written,
@@ -937,4 +913,8 @@ def _run(
         output=str(out_path) if out_path is not None else "-",
         columns=columns,
         notes=notes,
+        filtered_out=filtered,
+        min_confidence=min_confidence,
+        below_min_confidence=below,
+        delimiter=reader.delimiter,
     )
