@@ -1,4 +1,9 @@
-"""The ``role-classifier`` command line: thin wrappers that parse arguments and call the library."""
+"""The ``role-classifier`` command line: thin wrappers that parse arguments and call the library.
+
+Only typer, rich, the standard library and this package's light modules (taxonomy, text,
+threads) are imported here; the model, torch and the rest load inside the command that needs
+them, so ``role-classifier --help`` answers at once.
+"""
 
 from __future__ import annotations
 
@@ -10,18 +15,63 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperGroup
 
+from . import __version__
 from .taxonomy import TaxonomyError, load_taxonomy
 from .text import EmptyTextError, Posting, clean_text, split_title
 from .threads import thread_limits
 
+
+class _Commands(TyperGroup):
+    """Lists each command with its whole first sentence (wrapped), not cut off with '...'."""
+
+    def format_commands(self, ctx, formatter) -> None:  # noqa: ANN001 - click's types
+        rows = []
+        for name in self.list_commands(ctx):
+            cmd = self.get_command(ctx, name)
+            if cmd is not None and not cmd.hidden:
+                rows.append((name, cmd.get_short_help_str(limit=10_000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
 app = typer.Typer(
-    help="Which AI/ML role is a job posting hiring for? Classify one ad, label a CSV, evaluate.",
+    cls=_Commands,
+    help="Which AI/ML role is a job posting hiring for? 'classify' reads one ad, 'label-csv' "
+    "labels every row of a CSV, 'evaluate' measures models on labelled data, 'train' fits a "
+    "model on labelled postings, 'serve' answers over HTTP.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # click's plain help: flags read as flags (not '--json <bool>'), long help wraps instead of
+    # being cut off with '...' in narrow terminals, and '[default: ...]' in help text stays text
+    rich_markup_mode=None,
 )
 err = Console(stderr=True, soft_wrap=True)  # error lines stay whole for grep
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"role-classifier {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Which AI/ML role is a job posting hiring for?"""
+
 
 ModelOpt = Annotated[
     str,
@@ -72,15 +122,33 @@ def decode_bytes(raw: bytes, source: str) -> str:
         return raw.decode("utf-8-sig", errors="replace")
 
 
+def check_model_name(model: str) -> str:
+    """``--model`` in canonical form ('default', 'zero-shot', a folder); exit 2 listing the valid
+    choices when it is none of them. Cheap: nothing is loaded."""
+    from ._model_names import UnknownModelError, resolve_model_name
+
+    try:
+        return resolve_model_name(model)
+    except UnknownModelError as exc:
+        raise _fail(str(exc)) from exc
+
+
 def load_model(model: str, taxonomy: Path | None, backend: str = "onnx"):  # noqa: ANN201
     """Load a model (a RoleClassifier) for a command, turning user mistakes into exit code 2."""
+    from ._extras import EXTRAS, missing_extra_message
+
+    name = check_model_name(model)
     from .model import RoleClassifier
 
     try:
         tax = load_taxonomy(taxonomy) if taxonomy is not None else None
-        return RoleClassifier.from_pretrained(model, taxonomy=tax, backend=backend)
+        return RoleClassifier.from_pretrained(name, taxonomy=tax, backend=backend)
     except (TaxonomyError, FileNotFoundError, ValueError) as exc:
         raise _fail(str(exc)) from exc
+    except ModuleNotFoundError as exc:  # e.g. a model saved with a LoRA adapter, without peft
+        if exc.name in EXTRAS:
+            raise _fail(missing_extra_message(exc.name)) from exc
+        raise
 
 
 @app.command()
@@ -121,6 +189,7 @@ def classify(
     """
     if file is not None and text not in (None, "-"):
         raise _fail("give the ad either as an argument or with --file, not both")
+    model = check_model_name(model)  # before an ad is pasted
     if file is not None:
         try:
             raw = file.read_bytes()
@@ -136,6 +205,7 @@ def classify(
     ad = clean_text(ad)
     if not ad:
         raise _fail("the ad is empty (nothing left after removing HTML and whitespace)")
+    title_given = title is not None
     if title is None:
         title, body = split_title(ad)
     else:
@@ -151,13 +221,20 @@ def classify(
     if as_json:
         typer.echo(json.dumps(pred.as_answer(title, model), ensure_ascii=False))
         return
-    _print_prediction(pred, title)
+    _print_prediction(pred, title, title_given)
 
 
-def _print_prediction(pred, title: str | None) -> None:  # noqa: ANN001
+def _print_prediction(pred, title: str | None, title_given: bool = False) -> None:  # noqa: ANN001
     console = Console()
-    if title:
-        console.print(f"[dim]title:[/] {title}", highlight=False)
+    if title_given:
+        console.print(f"[dim]title (given by --title):[/] {title}", highlight=False)
+    elif title:
+        console.print(f"[dim]title (guessed from the first line):[/] {title}", highlight=False)
+    else:
+        console.print(
+            "[dim]title: none (the first line did not look like one; --title sets it)[/]",
+            highlight=False,
+        )
     console.print(
         f"[bold]{pred.label}[/]  confidence {pred.confidence:.2f}"
         + ("  [yellow](long ad: windows were sampled)[/]" if pred.truncated else ""),
@@ -542,13 +619,27 @@ def _print_label_summary(s) -> None:  # noqa: ANN001 - batch.LabelSummary
 @app.command("train")
 def train_cli(
     data: Annotated[list[Path], typer.Argument(help="Labelled CSVs (title, description, label).")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Directory to save the model in.")],
-    config: Annotated[Path | None, typer.Option("--config", help="Training config YAML.")] = Path(
-        "configs/train.yaml"
-    ),
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Folder to save the model in (created).")
+    ],
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="Training config YAML (fields of TrainConfig). [default: configs/train.yaml "
+            "when it exists here, else the one shipped with the package]",
+        ),
+    ] = None,
     taxonomy: TaxonomyOpt = None,
-    text_column: Annotated[str, typer.Option("--text-column")] = "description",
-    title_column: Annotated[str, typer.Option("--title-column")] = "title",
+    text_column: Annotated[
+        str, typer.Option("--text-column", help="Column of the posting's description.")
+    ] = "description",
+    title_column: Annotated[
+        str,
+        typer.Option(
+            "--title-column", help="Column of the posting's title (files without it: none)."
+        ),
+    ] = "title",
     label_column: Annotated[
         list[str] | None,
         typer.Option(
@@ -585,27 +676,33 @@ def train_cli(
 
         role-classifier train data/samples/postings.csv --output models/mine
 
-        role-classifier train data/samples/postings.csv ../shared/data/real-postings/postings.csv \
-            --filter split=train --output models/default --overwrite
+        role-classifier train data/samples/postings.csv --filter split=train -o models/mine
     """
-    import shlex
+    import yaml
 
+    from ._extras import MissingExtraError, require_extra
+    from .data import DataError, parse_filters
     from .model_card import model_card
+    from .taxonomy import yaml_error_message
     from .training import TrainConfig, load_training_data, train
 
+    if output.exists() and not output.is_dir():
+        raise _fail(f"--output {output} is a file; give a folder to save the model in")
     if output.exists() and any(output.iterdir()) and not overwrite:
         raise _fail(f"{output} exists and is not empty; pass --overwrite to replace it")
-    from .data import DataError, parse_filters
-
+    config_given = config is not None
+    config = config if config is not None else _default_train_config()
+    if not config.is_file():
+        raise _fail(
+            f"--config {config}: no such file; give a training config YAML "
+            "(configs/train.yaml is the shipped one), or leave --config out to use it"
+        )
     try:
         filters = parse_filters(filter_)
         tax = load_taxonomy(taxonomy)
-        overrides = {"seed": seed, "c": c}
-        cfg = (
-            TrainConfig.from_yaml(config, **overrides)
-            if config is not None and config.exists()
-            else TrainConfig.from_dict({k: v for k, v in overrides.items() if v is not None})
-        )
+        cfg = TrainConfig.from_yaml(config, seed=seed, c=c)
+        if cfg.finetune_epochs > 0 and cfg.finetune_lora_rank > 0:
+            require_extra("peft")
         labelled = load_training_data(
             data,
             tax,
@@ -615,10 +712,127 @@ def train_cli(
             filters=filters,
             group_column=group_column or None,
         )
-    except (TaxonomyError, DataError, ValueError) as exc:
+    except yaml.YAMLError as exc:
+        raise _fail(yaml_error_message(config, exc)) from exc
+    except (TaxonomyError, DataError, ValueError, MissingExtraError) as exc:
         raise _fail(str(exc)) from exc
+    if not config_given:
+        err.print(f"[dim]config: {config}[/]", highlight=False)
     err.print(f"training on {len(labelled.labels)} postings: {labelled.counts()}", highlight=False)
     clf = train(labelled, cfg, tax, progress=lambda msg: err.print(f"[dim]{msg}[/]"))
-    command = "role-classifier train " + shlex.join(sys.argv[2:])
+    command = _train_command(
+        data,
+        output,
+        config,
+        taxonomy,
+        text_column=text_column,
+        title_column=title_column,
+        label_column=label_column,
+        filter_=filter_,
+        group_column=group_column,
+        seed=seed,
+        c=c,
+        overwrite=overwrite,
+    )
     clf.save_pretrained(output, model_card=model_card(clf, command))
     err.print(f"saved to {output}")
+
+
+def _default_train_config() -> Path:
+    """``configs/train.yaml`` in the working folder when there is one, else the shipped copy."""
+    here = Path("configs/train.yaml")
+    return here if here.is_file() else Path(__file__).parent / "configs" / "train.yaml"
+
+
+def _train_command(
+    data: list[Path],
+    output: Path,
+    config: Path,
+    taxonomy: Path | None,
+    **options: object,
+) -> str:
+    """The command line that reproduces a training run, for the model card: the settings in
+    force (the config file actually read included), not whatever ``sys.argv`` holds."""
+    import os
+    import shlex
+
+    def shown(path: Path) -> str:  # relative to the working folder when inside it
+        rel = os.path.relpath(path.resolve())
+        return path.as_posix() if rel.startswith("..") else Path(rel).as_posix()
+
+    args = ["role-classifier", "train", *map(shown, data), "--output", shown(output)]
+    args += ["--config", shown(config)]
+    if taxonomy is not None:
+        args += ["--taxonomy", shown(taxonomy)]
+    defaults = {"text_column": "description", "title_column": "title", "group_column": "company"}
+    for name, value in options.items():
+        flag = "--" + name.rstrip("_").replace("_", "-")
+        if value is None or value is False or defaults.get(name) == value:
+            continue
+        if value is True:
+            args.append(flag)
+        elif isinstance(value, list):
+            for item in value:
+                args += [flag, str(item)]
+        else:
+            args += [flag, str(value)]
+    return shlex.join(args)
+
+
+@app.command("serve")
+def serve_cli(
+    host: Annotated[
+        str,
+        typer.Option("--host", help="Address to bind; anything but 127.0.0.1 is warned about."),
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="TCP port.")] = 8000,
+    model: ModelOpt = "default",
+    taxonomy: TaxonomyOpt = None,
+    backend: BackendOpt = "onnx",
+    workers: WorkersOpt = None,
+    max_upload_mb: Annotated[
+        float, typer.Option("--max-upload-mb", min=0.001, help="Largest CSV upload, in MB.")
+    ] = 50.0,
+    batch_wait_ms: Annotated[
+        float,
+        typer.Option(
+            "--batch-wait-ms",
+            min=0.0,
+            help="How long a request waits for others to share its forward pass, at most.",
+        ),
+    ] = 5.0,
+) -> None:
+    """Serve a page and a JSON API (POST /v1/classify, /v1/classify-batch), the model kept warm.
+
+    Open http://127.0.0.1:8000/ for the page, /docs for the API. Ctrl-C stops it.
+
+    Examples:
+
+        role-classifier serve
+
+        role-classifier serve --port 8080 --model zero-shot --workers 2
+
+        curl -s localhost:8000/v1/classify -H 'content-type: application/json' -d '{"text": "..."}'
+    """
+    import importlib.util
+
+    missing = [
+        m for m in ("fastapi", "uvicorn", "multipart") if importlib.util.find_spec(m) is None
+    ]
+    if missing:
+        raise _fail(
+            f"{', '.join(missing)} not installed (serve needs them): "
+            "pip install 'role-classifier[serve]'"
+        )
+    from .serve import run
+
+    clf = load_model(model, taxonomy, backend)
+    run(
+        clf,
+        host=host,
+        port=port,
+        model_name=model,
+        workers=workers,
+        max_wait_ms=batch_wait_ms,
+        max_upload_bytes=int(max_upload_mb * (1 << 20)),
+    )
