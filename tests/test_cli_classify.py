@@ -119,3 +119,24 @@ def test_trained_model_refuses_a_different_taxonomy(tiny_model_dir: Path, tmp_pa
         app, ["classify", "--model", str(tiny_model_dir), "--taxonomy", str(tax), AD]
     )
     assert result.exit_code == 2 and "zero-shot" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "ad", "shown"),
+    [
+        ([], AD, "title (guessed from the first line): Senior MLOps Engineer"),
+        (["--title", "Payroll Specialist"], AD, "title (given by --title): Payroll Specialist"),
+        ([], "About Acme\nAcme builds frontier AI. We run payroll.", "title: none"),
+    ],
+)
+def test_human_output_says_where_the_title_came_from(
+    tiny_model_dir: Path, args: list[str], ad: str, shown: str
+) -> None:
+    result = runner.invoke(app, ["classify", "--model", str(tiny_model_dir), *args, ad])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0].startswith(shown)
+
+
+def test_a_section_heading_is_not_read_as_the_title(tiny_model_dir: Path) -> None:
+    out = _json(["--model", str(tiny_model_dir), "About Acme\nAcme builds ai. We run payroll."])
+    assert out["title"] is None

@@ -1,0 +1,92 @@
+"""The command line's help, version and start-up: what a user sees before any work."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import click
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from role_classifier import __version__
+from role_classifier.cli import app
+
+runner = CliRunner()
+GROUP = typer.main.get_command(app)
+COMMANDS = sorted(GROUP.commands)  # type: ignore[attr-defined]
+
+
+def flat(text: str) -> str:
+    """Help text on one line, as click may wrap it anywhere, even after a hyphen ("zero-\nshot")."""
+    return " ".join(text.split()).replace("- ", "-")
+
+
+def test_version() -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"role-classifier {__version__}"
+
+
+def test_summary_names_every_command() -> None:
+    result = runner.invoke(app, ["--help"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0
+    summary = flat(result.stdout.split("Options:")[0])
+    for name in {"classify", "label-csv", "evaluate", "train", "serve", *COMMANDS}:
+        assert f"'{name}'" in summary, name
+    listed = result.stdout.split("Commands:")[1]
+    for name in COMMANDS:
+        assert f"\n  {name} " in listed
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_option_has_help_and_flags_are_flags(command: str) -> None:
+    cmd = GROUP.commands[command]  # type: ignore[attr-defined]
+    for param in cmd.params:
+        name = param.opts[0]
+        assert getattr(param, "help", None), f"{command} {name} has no help text"
+        if isinstance(param, click.Option) and param.is_flag:
+            assert not param.secondary_opts, f"{command} {name} shows a --no- form"
+
+
+@pytest.mark.parametrize("command", ["", *COMMANDS])
+def test_help_fits_80_columns_and_is_never_cut_off(command: str) -> None:
+    args = [command, "--help"] if command else ["--help"]
+    result = runner.invoke(app, args, env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    assert "…" not in text  # rich's cut-off mark
+    assert "<bool>" not in text  # flags read as flags
+    assert max(len(line) for line in text.splitlines()) <= 80
+    cmd = GROUP.commands.get(command, GROUP)  # type: ignore[attr-defined]
+    for param in cmd.params:
+        if isinstance(param, click.Option) and param.help:
+            assert flat(param.help) in flat(text), f"{param.opts[0]}'s help is cut"
+
+
+def test_importing_the_package_changes_nothing_and_loads_no_torch() -> None:
+    code = (
+        "import os, sys, json; before = dict(os.environ); "
+        "import role_classifier, role_classifier.cli, role_classifier.text, "
+        "role_classifier.taxonomy; "
+        "print(json.dumps({'heavy': sorted(m for m in ('torch', 'transformers', 'matplotlib', "
+        "'datasets', 'sklearn', 'onnxruntime') if m in sys.modules), "
+        "'environ': dict(os.environ) == before}))"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "TRANSFORMERS_"))}
+    env.pop("TOKENIZERS_PARALLELISM", None)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert out.stdout.strip() == '{"heavy": [], "environ": true}', out.stdout + out.stderr
+
+
+def test_public_names_load_on_first_use() -> None:
+    import role_classifier
+
+    assert role_classifier.Posting("x").description == "x"
+    assert "RoleClassifier" in dir(role_classifier)
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        role_classifier.Nope  # noqa: B018
