@@ -1,8 +1,8 @@
 """The ``role-classifier`` command line: thin wrappers that parse arguments and call the library.
 
-Only typer, rich, the standard library and this package's light modules (taxonomy, text,
-threads) are imported here; the model, torch and the rest load inside the command that needs
-them, so ``role-classifier --help`` answers at once.
+Only typer, rich's console and the standard library are imported here; everything else (this
+package's modules, the model, torch) loads inside the command that needs it, so
+``role-classifier --help`` answers at once (``benchmarks/bench_startup.py``).
 """
 
 from __future__ import annotations
@@ -14,13 +14,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 from typer.core import TyperGroup
 
 from . import __version__
-from .taxonomy import TaxonomyError, load_taxonomy
-from .text import EmptyTextError, Posting, clean_text, split_title
-from .threads import thread_limits
 
 
 class _Commands(TyperGroup):
@@ -136,6 +132,7 @@ def check_model_name(model: str) -> str:
 def load_model(model: str, taxonomy: Path | None, backend: str = "onnx"):  # noqa: ANN201
     """Load a model (a RoleClassifier) for a command, turning user mistakes into exit code 2."""
     from ._extras import EXTRAS, missing_extra_message
+    from .taxonomy import TaxonomyError, load_taxonomy
 
     name = check_model_name(model)
     from .model import RoleClassifier
@@ -187,6 +184,9 @@ def classify(
 
         role-classifier classify "Own our KServe model serving and MLflow registry." -m zero-shot
     """
+    from .text import EmptyTextError, Posting, clean_text, split_title
+    from .threads import thread_limits
+
     if file is not None and text not in (None, "-"):
         raise _fail("give the ad either as an argument or with --file, not both")
     model = check_model_name(model)  # before an ad is pasted
@@ -225,6 +225,8 @@ def classify(
 
 
 def _print_prediction(pred, title: str | None, title_given: bool = False) -> None:  # noqa: ANN001
+    from rich.table import Table
+
     console = Console()
     if title_given:
         console.print(f"[dim]title (given by --title):[/] {title}", highlight=False)
@@ -345,6 +347,9 @@ def evaluate_cli(
     """
     from .data import DataError, parse_filters
     from .evaluation import BASELINE_NAME, evaluate
+    from .taxonomy import TaxonomyError, load_taxonomy
+    from .text import EmptyTextError
+    from .threads import thread_limits
 
     names = list(dict.fromkeys(model or ["default"]))
     if BASELINE_NAME in names and baseline_train is None:
@@ -398,6 +403,8 @@ def evaluate_cli(
 
 
 def _print_evaluation(results: list[dict]) -> None:
+    from rich.table import Table
+
     console = Console()
     if not console.is_terminal:  # piped or captured: don't squeeze the table into 80 columns
         console = Console(width=max(console.width, 140))
@@ -683,7 +690,7 @@ def train_cli(
     from ._extras import MissingExtraError, require_extra
     from .data import DataError, parse_filters
     from .model_card import model_card
-    from .taxonomy import yaml_error_message
+    from .taxonomy import TaxonomyError, load_taxonomy, yaml_error_message
     from .training import TrainConfig, load_training_data, train
 
     if output.exists() and not output.is_dir():
