@@ -1,4 +1,9 @@
-"""Figures of the evaluation report (matplotlib, Agg backend): imported only when writing one."""
+"""Figures of the evaluation report: imported only when writing one.
+
+matplotlib comes with the ``report`` extra. Figures are built as ``matplotlib.figure.Figure``
+objects and saved directly (Agg renders PNG): no pyplot state and no ``matplotlib.use()``, so
+writing a report never switches the backend of the program that asked for it.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+from ._extras import require_extra
 
-matplotlib.use("Agg")
+require_extra("matplotlib")
 
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 from sklearn.metrics import ConfusionMatrixDisplay  # noqa: E402
 
 __all__ = ["confusion_figure", "coverage_figure", "reliability_figure"]
@@ -26,7 +31,8 @@ def confusion_figure(path: Path, confusion: dict[str, Any], title: str) -> None:
     totals = counts.sum(axis=1, keepdims=True)
     shares = np.divide(counts, totals, out=np.zeros(counts.shape), where=totals > 0)
     size = max(6.0, 0.85 * len(labels) + 3.0)
-    fig, ax = plt.subplots(figsize=(size + 1.2, size))
+    fig = Figure(figsize=(size + 1.2, size))
+    ax = fig.subplots()
     display = ConfusionMatrixDisplay(shares, display_labels=labels)
     display.plot(
         ax=ax, cmap="Blues", colorbar=True, values_format=".2f", im_kw={"vmin": 0, "vmax": 1}
@@ -41,11 +47,11 @@ def confusion_figure(path: Path, confusion: dict[str, Any], title: str) -> None:
     ax.set_yticks(range(len(labels)), [f"{lab} ({totals[i, 0]})" for i, lab in enumerate(labels)])
     ax.set_xlabel("predicted role")
     ax.set_ylabel("true role (rows)")
-    plt.setp(ax.get_xticklabels(), rotation=35, ha="right", rotation_mode="anchor")
+    for tick in ax.get_xticklabels():
+        tick.set(rotation=35, ha="right", rotation_mode="anchor")
     ax.set_title(f"Confusion matrix: {title}\nnormalised by row; counts in brackets", fontsize=11)
     fig.tight_layout()
     fig.savefig(path, dpi=DPI)
-    plt.close(fig)
 
 
 def reliability_figure(path: Path, calibration: dict[str, Any], ece: float, title: str) -> None:
@@ -57,9 +63,8 @@ def reliability_figure(path: Path, calibration: dict[str, Any], ece: float, titl
     filled = counts > 0
     acc = np.array([b["accuracy"] if b["count"] else 0.0 for b in bins])
     conf = np.array([b["confidence"] if b["count"] else 0.0 for b in bins])
-    fig, (top, bottom) = plt.subplots(
-        2, 1, figsize=(6.5, 7), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
-    )
+    fig = Figure(figsize=(6.5, 7))
+    top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     top.bar(
         lower[filled],
         acc[filled],
@@ -90,12 +95,12 @@ def reliability_figure(path: Path, calibration: dict[str, Any], ece: float, titl
     bottom.grid(alpha=0.3)
     fig.tight_layout(rect=(0, 0, 1, 0.93))
     fig.savefig(path, dpi=DPI)
-    plt.close(fig)
 
 
 def coverage_figure(path: Path, curves: Sequence[tuple[str, dict[str, Any]]]) -> None:
     """Precision of the roles named vs coverage, one line per model, the target marked."""
-    fig, ax = plt.subplots(figsize=(7.5, 5))
+    fig = Figure(figsize=(7.5, 5))
+    ax = fig.subplots()
     target = curves[0][1]["target_precision"]
     widest = 0.0
     for k, (name, cov) in enumerate(curves):
@@ -129,4 +134,3 @@ def coverage_figure(path: Path, curves: Sequence[tuple[str, dict[str, Any]]]) ->
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
     fig.savefig(path, dpi=DPI, bbox_inches="tight")
-    plt.close(fig)

@@ -101,7 +101,9 @@ TaxonomyOpt = Annotated[
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    from rich.markup import escape  # a message's own brackets ("role-classifier[report]") stay
+
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     return typer.Exit(code)
 
 
@@ -354,6 +356,13 @@ def evaluate_cli(
     names = list(dict.fromkeys(model or ["default"]))
     if BASELINE_NAME in names and baseline_train is None:
         raise _fail(f"--model {BASELINE_NAME} needs --baseline-train CSV to train on")
+    if report_dir is not None:  # its figures need matplotlib: say so before any work
+        from ._extras import MissingExtraError, require_extra
+
+        try:
+            require_extra("matplotlib")
+        except MissingExtraError as exc:
+            raise _fail(str(exc)) from exc
     try:
         filters = parse_filters(row_filter)
         train_filters = parse_filters(baseline_filter)

@@ -1,0 +1,97 @@
+"""Optional packages (the finetune and report extras): a missing one is one line naming the extra."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from role_classifier._extras import MissingExtraError, require_extra
+from role_classifier.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture()
+def without(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
+    """Make optional modules look uninstalled to require_extra."""
+
+    def hide(*modules: str) -> None:
+        real = importlib.util.find_spec
+
+        def find_spec(name: str, *args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+            return None if name in modules else real(name, *args, **kwargs)
+
+        monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+
+    return hide
+
+
+@pytest.fixture()
+def labelled_csv(tmp_path: Path) -> Path:
+    path = tmp_path / "data.csv"
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["title", "description", "label"])
+        for label in ("MLOps Engineer", "Other"):
+            w.writerows([f"{label} {i}", f"Job {i} as {label}.", label] for i in range(3))
+    return path
+
+
+def test_require_extra_names_the_extra(without) -> None:  # noqa: ANN001
+    without("peft")
+    with pytest.raises(MissingExtraError) as info:
+        require_extra("peft")
+    assert "pip install 'role-classifier[finetune]'" in str(info.value)
+    assert "\n" not in str(info.value)
+    require_extra("matplotlib")  # installed: no error
+
+
+def test_evaluate_report_dir_without_matplotlib(
+    without, labelled_csv: Path, tmp_path: Path
+) -> None:  # noqa: ANN001
+    without("matplotlib")
+    report = tmp_path / "report"
+    args = ["evaluate", str(labelled_csv), "--label-column", "label", "--text-column"]
+    result = runner.invoke(app, [*args, "description", "--report-dir", str(report)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip() == (
+        "error: matplotlib is not installed (the figures of evaluate --report-dir need it): "
+        "pip install 'role-classifier[report]'"
+    )
+    assert not report.exists()
+
+
+def test_lora_training_without_peft(without, labelled_csv: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    without("peft")
+    config = tmp_path / "lora.yaml"
+    config.write_text("calibration: dev\nfinetune_epochs: 1\nfinetune_lora_rank: 8\n")
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app, ["train", str(labelled_csv), "-o", str(out), "--config", str(config)]
+    )
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "pip install 'role-classifier[finetune]'" in lines[0]
+    assert not out.exists()
+
+
+def test_report_figures_leave_matplotlib_global_state_alone(tmp_path: Path) -> None:
+    code = f"""
+import sys
+import matplotlib
+before = matplotlib.rcParams._get_backend_or_none()
+from role_classifier import _report_plots as plots
+cov = {{"target_precision": 0.9, "threshold": None, "points": [
+    {{"coverage": 1.0, "precision": 0.8, "accuracy": 0.8}}]}}
+plots.coverage_figure(__import__("pathlib").Path({str(tmp_path / "c.png")!r}), [("m", cov)])
+assert matplotlib.rcParams._get_backend_or_none() == before, "backend switched"
+assert "matplotlib.pyplot" not in sys.modules, "pyplot imported"
+"""
+    subprocess.run([sys.executable, "-c", code], check=True)
+    assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
