@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .model import RoleClassifier
+if TYPE_CHECKING:  # only for the annotation: importing the model card loads no model code
+    from .model import RoleClassifier
 
 __all__ = ["model_card"]
 
