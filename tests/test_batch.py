@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import time
 from pathlib import Path
 
@@ -719,3 +720,135 @@ def test_cli_ctrl_c_says_how_to_resume(
     result = CliRunner().invoke(app, [*args, "--resume"])
     assert result.exit_code == 0, result.stderr
     assert len(_read(out)[1]) == 7
+
+
+# -- mistakes stop before any work: one line, exit 2, nothing written --------------------------
+def _no_model() -> RoleClassifier:
+    raise AssertionError("the model was loaded although the arguments were wrong")
+
+
+@pytest.mark.parametrize(
+    ("output", "needle"),
+    [
+        ("outdir", "is a directory: give a file name, e.g."),
+        ("missing/sub/o.csv", "does not exist: create it first (mkdir -p"),
+        ("o.xlsx", "has extension '.xlsx': name it with one of .csv, .tsv, .jsonl"),
+        ("o.txt", "or pass --format"),
+        ("labelled", "has no extension"),
+    ],
+)
+def test_bad_output_is_one_line_before_any_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, output: str, needle: str
+) -> None:
+    src = _jobs(tmp_path, n=3)
+    (tmp_path / "outdir").mkdir()
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    with pytest.raises(batch.OutputError):
+        label_csv(src, tmp_path / output, text_column="description", model=_no_model)
+    from role_classifier import cli
+
+    monkeypatch.setattr(cli, "load_model", lambda *a: _no_model())
+    args = ["label-csv", str(src), str(tmp_path / output), "--text-column", "description"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and needle in result.stderr, result.stderr
+    assert "Traceback" not in result.output
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before  # no partial files
+
+
+def test_format_overrides_the_extension_and_tsv_is_tab_separated(
+    tmp_path: Path, tiny_trained: RoleClassifier
+) -> None:
+    src = _jobs(tmp_path, n=3)
+    kw = dict(text_column="description", model=tiny_trained)
+    label_csv(src, tmp_path / "o.csv", **kw)  # type: ignore[arg-type]
+    label_csv(src, tmp_path / "o.txt", output_format="csv", **kw)  # type: ignore[arg-type]
+    assert (tmp_path / "o.txt").read_bytes() == (tmp_path / "o.csv").read_bytes()
+    label_csv(src, tmp_path / "o.tsv", **kw)  # type: ignore[arg-type]
+    with open(tmp_path / "o.tsv", encoding="utf-8", newline="") as f:
+        assert list(csv.reader(f, delimiter="\t")) == list(
+            csv.reader(io.StringIO((tmp_path / "o.csv").read_text("utf-8")))
+        )
+
+
+def test_stale_partial_says_when_and_how_to_discard_it(
+    tmp_path: Path, tiny_trained: RoleClassifier, tiny_model_dir: Path
+) -> None:
+    src, out = _jobs(tmp_path, n=6), tmp_path / "out.csv"
+    kw = dict(text_column="description", model=tiny_trained, batch_size=2)
+    with pytest.raises(_Crash):
+        label_csv(src, out, progress=_crash_after(1), **kw)  # type: ignore[arg-type]
+    args = ["label-csv", str(src), str(out), "--text-column", "description"]
+    args += ["--model", str(tiny_model_dir), "--batch-size", "2"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    message = result.stderr
+    assert "an interrupted run left out.csv.partial" in message
+    assert re.search(r"last written 20\d\d-\d\d-\d\d \d\d:\d\d:\d\d, 2 rows done", message)
+    assert "--resume" in message and "--overwrite" in message and "resume=True" not in message
+    result = CliRunner().invoke(app, [*args, "--resume", "--overwrite"])
+    assert result.exit_code == 2 and "pass only one" in result.stderr
+    result = CliRunner().invoke(app, [*args, "--overwrite"])
+    assert result.exit_code == 0, result.stderr
+    assert len(_read(out)[1]) == 6 and not Path(f"{out}.partial").exists()
+    assert not Path(f"{out}.partial.json").exists() and "rows in 6, rows out 6" in result.stderr
+
+
+# -- options: min-confidence, evidence, filters, delimiter -------------------------------------
+def test_min_confidence_turns_weak_roles_into_other(
+    tmp_path: Path, tiny_trained: RoleClassifier
+) -> None:
+    src = _jobs(tmp_path, n=7)
+    kw = dict(text_column="description", title_column="title", model=tiny_trained, top_k=1)
+    label_csv(src, tmp_path / "plain.csv", **kw)  # type: ignore[arg-type]
+    header, plain = _read(tmp_path / "plain.csv")
+    conf = [float(c) for c in _col(header, plain, "confidence")]
+    roles = _col(header, plain, "predicted_role")
+    p = sorted(c for c, r in zip(conf, roles, strict=True) if r != "Other")[2]  # 2+ rows below
+    summary = label_csv(src, tmp_path / "t.jsonl", min_confidence=p, **kw)  # type: ignore[arg-type]
+    rows = [json.loads(line) for line in (tmp_path / "t.jsonl").read_text("utf-8").splitlines()]
+    assert list(rows[0])[-3:] == ["runner_up_score", "role_below_threshold", "error"]
+    below = 0
+    for row, c, r in zip(rows, conf, roles, strict=True):
+        if r != "Other" and c < p:
+            below += 1
+            assert row["predicted_role"] == "Other" and row["role_below_threshold"] == r
+            assert row["runner_up"] == r and row["runner_up_score"] == round(c, 4)
+        else:
+            assert row["predicted_role"] == r and row["role_below_threshold"] is None
+    assert below >= 2 and summary.below_min_confidence == below
+    assert summary.min_confidence == p and summary.label_counts["Other"] >= below
+    assert any(f"--min-confidence {p:g}: {below} rows" in n for n in summary.notes)
+
+
+def test_evidence_column_quotes_the_classifier(
+    tmp_path: Path, tiny_trained: RoleClassifier
+) -> None:
+    ad = " ".join(d for _, d in ADS[:3])  # three different sentences
+    data = _csv_text(["id", "text"], [["1", ad], ["2", ""], ["3", ADS[0][1]]])
+    _, header, rows = _label(tmp_path, tiny_trained, data, evidence=2)
+    assert header[-2:] == ["evidence", "error"]
+    preds = tiny_trained.classify([Posting(ad), Posting(ADS[0][1])], evidence=2)
+    got = _col(header, rows, "evidence")
+    assert [json.loads(got[0]), json.loads(got[2])] == [p.evidence for p in preds]  # type: ignore[union-attr]
+    assert got[1] == "" and json.loads(got[0])
+
+
+def test_semicolon_file_filters_and_label_records_agree(
+    tmp_path: Path, tiny_trained: RoleClassifier
+) -> None:
+    rows = [[str(i), d, "test" if i % 2 else "train"] for i, (_, d) in enumerate(ADS)]
+    text = _csv_text(["id", "text", "split"], rows).replace(",", ";")
+    summary, header, out = _label(tmp_path, tiny_trained, text, filters={"split": ["test"]})
+    assert summary.delimiter == ";" and any("';'-separated" in n for n in summary.notes)
+    assert [r[0] for r in out] == ["1", "3", "5"]
+    assert (summary.rows, summary.filtered_out, summary.rows_written) == (7, 4, 3)
+    values = batch.label_records(
+        tiny_trained,
+        [r for r in rows if r[2] == "test"],
+        ["id", "text", "split"],
+        text_column="text",
+    )
+    assert [[csvio._text(v) for v in vals] for vals in values] == [r[3:] for r in out]
+    with pytest.raises(MissingColumnError, match="no filter column 'lang'"):
+        _label(tmp_path, tiny_trained, text, filters={"lang": ["en"]})

@@ -33,7 +33,6 @@ WORDS = {
     "Other": "nurse sales analyst dashboard sql for our company with benefits",
 }
 SCHEMA_KEYS = {
-    "schema_version",
     "model",
     "n",
     "accuracy",
@@ -51,6 +50,7 @@ SCHEMA_KEYS = {
     "unknown_labels",
     "rows",
     "errors",
+    "ragged",
     "data",
     "seconds",
     "warnings",
@@ -247,6 +247,7 @@ def test_read_normalises_labels_and_reports_bad_rows(postings_csv: Path) -> None
         "filtered_out": 24,
         "unknown_label": 1,
         "errors": 2,
+        "ragged": 0,
         "evaluated": 16,
     }
 
@@ -349,7 +350,7 @@ def test_tfidf_baseline_errors() -> None:
 
 # -- evaluate() and the report ----------------------------------------------------------------
 def test_evaluate_json_schema(postings_csv: Path) -> None:
-    result = evaluate(
+    both = evaluate(
         postings_csv,
         "role",
         "description",
@@ -359,6 +360,8 @@ def test_evaluate_json_schema(postings_csv: Path) -> None:
         baseline_train=postings_csv,
         baseline_filters={"split": ["train"]},
     )
+    assert set(both) == {"schema_version", "models"} and both["schema_version"] == 2
+    [result] = both["models"]  # one model: the same shape as several
     assert set(result) == SCHEMA_KEYS
     assert result["model"] == "tfidf-baseline"
     assert result["n"] == 16
@@ -394,7 +397,7 @@ def test_evaluate_json_schema(postings_csv: Path) -> None:
 def test_evaluate_warns_when_baseline_trained_on_test_rows(postings_csv: Path) -> None:
     result = evaluate(
         postings_csv, "role", "description", models=["tfidf-baseline"], baseline_train=postings_csv
-    )
+    )["models"][0]
     assert any("also in the baseline's training rows" in w for w in result["warnings"])
 
 
@@ -413,7 +416,7 @@ def test_report_dir_contents(postings_csv: Path, tmp_path: Path, tiny_trained) -
         models=[("tiny", tiny_trained)],
         filters={"split": ["test"]},
         report_dir=out,
-    )
+    )["models"][0]
     pngs = ["confusion_matrix.png", "reliability.png", "coverage.png"]
     for name in pngs:
         assert (out / name).read_bytes()[:8] == PNG_MAGIC
@@ -427,7 +430,13 @@ def test_report_dir_contents(postings_csv: Path, tmp_path: Path, tiny_trained) -
     confidences = [float(r["confidence"]) for r in wrong]
     assert confidences == sorted(confidences, reverse=True)
     assert all(r["true"] != r["predicted"] for r in wrong)
-    assert set(wrong[0]) == {"row", "true", "predicted", "confidence", "true_probability", "text"}
+    added = ["row", "line", "true", "predicted", "confidence", "true_probability"]
+    assert list(wrong[0]) == ["title", "description", "role", "split", *added]
+    with postings_csv.open(encoding="utf-8", newline="") as fh:
+        source = list(csv.DictReader(fh))
+    for r in wrong:  # every original cell, from the row and line it names
+        assert {k: r[k] for k in source[0]} == source[int(r["row"]) - 1]
+        assert int(r["line"]) == int(r["row"]) + 1
 
 
 # -- the command line -------------------------------------------------------------------------
@@ -465,7 +474,7 @@ def test_cli_compares_models_side_by_side(
     assert result.exit_code == 0, result.output
     assert "tfidf-baseline" in result.stdout and "macro-F1" in result.stdout
     data = json.loads(out_json.read_text(encoding="utf-8"))
-    assert data["schema_version"] == 1
+    assert data["schema_version"] == 2
     models = data["models"]
     assert [m["model"] for m in models] == [str(tiny_model_dir), "tfidf-baseline"]
     assert all(set(m) == SCHEMA_KEYS for m in models)
@@ -496,7 +505,9 @@ def test_cli_json_to_stdout(postings_csv: Path) -> None:
         ],
     )
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["model"] == "tfidf-baseline"
+    data = json.loads(result.stdout)
+    assert data["schema_version"] == 2 and set(data) == {"schema_version", "models"}
+    assert [m["model"] for m in data["models"]] == ["tfidf-baseline"]
 
 
 @pytest.mark.parametrize(
@@ -556,7 +567,7 @@ def test_models_with_one_backbone_are_encoded_once(
 ) -> None:
     kwargs = {"filters": {"split": ["test"]}, "title_column": "title"}
     alone = [
-        evaluate(postings_csv, "role", "description", models=[(n, c)], **kwargs)
+        evaluate(postings_csv, "role", "description", models=[(n, c)], **kwargs)["models"][0]
         for n, c in (("head", tiny_trained), ("zs", tiny_zero_shot))
     ]
     calls = []
@@ -599,7 +610,7 @@ def test_evaluate_reports_every_group(postings_csv: Path, tmp_path: Path, tiny_t
         models=[("tiny", tiny_trained)],
         group_column="split",
         report_dir=tmp_path / "rep",
-    )
+    )["models"][0]
     assert set(result) == SCHEMA_KEYS | {"groups"}
     assert result["data"]["group_column"] == "split"
     assert {k: g["n"] for k, g in result["groups"].items()} == {"train": 24, "test": 16}
@@ -616,3 +627,53 @@ def test_cli_group_column_table_and_missing_column(
     assert "By split" in ok.stdout and "train" in ok.stdout
     bad = CliRunner().invoke(app, [*base, "-m", str(tiny_model_dir), "--group-column", "source"])
     assert bad.exit_code == 2 and "no column 'source' (group column)" in bad.stderr
+
+
+# -- one reader: ragged rows, delimiters, encodings; the label-csv command ---------------------
+def test_ragged_rows_are_skipped_and_named_by_line(tmp_path: Path) -> None:
+    text = (
+        "role;description;split\n"
+        "ML Engineer;train models;test\n"
+        "Other;nurse;test;extra\n"  # line 3: too many cells
+        "AI Engineer;build rag\n"  # line 4: too few
+        "Other;caf\xe9 nurse;test\n"  # line 5: Windows-1252
+    )
+    path = tmp_path / "semi.csv"
+    path.write_bytes(text.encode("cp1252"))
+    rows = read_labelled_csv(path, "role", "description")
+    assert rows.delimiter == ";" and rows.labels == ["ML Engineer", "Other"]
+    assert rows.descriptions[1] == "café nurse"
+    assert [(r["row"], r["line"]) for r in rows.ragged] == [(2, 3), (3, 4)]
+    assert rows.counts()["ragged"] == 2 and rows.counts()["total"] == 4
+    warnings = rows.warnings()
+    assert f"{path}: skipped 2 rows whose cell count differs from the header's (lines 3, 4)" in (
+        warnings
+    )
+    assert any("line is not valid UTF-8 (read as Windows-1252; line 5)" in w for w in warnings)
+    assert read_labelled_csv(path, "role", "description", delimiter=";").labels == rows.labels
+    with pytest.raises(DataError, match="no column 'role'"):
+        read_labelled_csv(path, "role", "description", delimiter=",")
+
+
+def test_cli_says_which_rows_it_skipped_and_prints_the_label_csv_command(
+    postings_csv: Path, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text(
+        postings_csv.read_text("utf-8") + "x,y\n", encoding="utf-8"
+    )  # the last line (45) has 2 cells
+    args = ["evaluate", str(ragged), "--label-column", "role", "--text-column", "description"]
+    args += ["--title-column", "title", "-m", str(tiny_model_dir), "--target-precision", "0.3"]
+    result = CliRunner().invoke(app, [*args, "--json", str(tmp_path / "m.json")])
+    assert result.exit_code == 0, result.output
+    line = " ".join(result.stderr.split())
+    assert "skipped 1 row whose cell count differs from the header's (line 45)" in line
+    [m] = json.loads((tmp_path / "m.json").read_text("utf-8"))["models"]
+    assert m["ragged"] == [{"row": 44, "line": 45, "error": "row has 2 cells but the header has 4"}]
+    threshold = m["coverage"]["threshold"]
+    if threshold:  # the random tiny head reaches 0.3 somewhere above 0 on these rows
+        expected = (
+            "role-classifier label-csv JOBS.csv LABELLED.csv --text-column description "
+            f"--title-column title --model {tiny_model_dir} --min-confidence {threshold}"
+        )
+        assert expected in line

@@ -273,9 +273,14 @@ def check_paths(
         Traceback (most recent call last):
         OutputError: OUTPUT labelled.xlsx has extension '.xlsx': name it with one of .csv, ...
     """
-    fmt = output_format_for(output, output_format)
     in_path = None if str(input) == "-" else Path(input)
     out_path = None if str(output) == "-" else Path(output)
+    if out_path is not None:
+        try:
+            csvio.check_output_path(out_path)
+        except OutputPathError as exc:
+            raise OutputError(str(exc)) from None
+    fmt = output_format_for(output, output_format)
     if resume and overwrite:
         raise ResumeError(
             "--resume continues an interrupted run and --overwrite discards it: pass only one"
@@ -297,10 +302,6 @@ def check_paths(
         raise ResumeError("--resume needs INPUT to be a file: standard input cannot be re-read")
     if out_path is None:
         return fmt
-    try:
-        csvio.check_output_path(out_path)
-    except OutputPathError as exc:
-        raise OutputError(str(exc)) from None
     partial, state = _leftover_paths(out_path)
     leftovers = [p for p in (partial, state) if p.exists()]
     if leftovers and not (resume or overwrite):

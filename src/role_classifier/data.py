@@ -1,21 +1,23 @@
-"""Reading labelled CSVs: the one reader behind ``train`` and ``evaluate``.
+"""Reading labelled CSVs for ``train`` and ``evaluate``, through :mod:`.csvio`'s reader.
 
-Labels are matched to the taxonomy with :meth:`Taxonomy.normalize_label`; rows with an unknown
-label, an empty label or no text are set aside and reported, never silently dropped. What to do
-with them is the caller's choice: evaluation reports them, training refuses to start.
+The file is read exactly as ``label-csv`` reads it (:mod:`.csvio`: per-line UTF-8 with a noted
+Windows-1252 fallback, a sniffed or given delimiter, the same filters). Labels are matched to the
+taxonomy with :meth:`Taxonomy.normalize_label`; rows with an unknown label, an empty label or no
+text are set aside and reported, never silently dropped. What to do with them is the caller's
+choice: evaluation reports them, training refuses to start. Rows with more or fewer cells than
+the header are skipped by both, and :meth:`LabelledRows.warnings` says how many and on which
+lines.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import sys
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import csvio
 from .taxonomy import Taxonomy, load_taxonomy
 from .text import Posting, posting_text
 
@@ -38,9 +40,16 @@ class LabelledRows:
         row_numbers: 1-based data row (header not counted) of each kept row.
         groups: the group column of each kept row (None without ``group_column``).
         unknown_labels: ``{label: count}`` of rows whose label is not in the taxonomy.
-        errors: ``[{"row", "error"}]`` of other excluded rows (empty label or text).
+        errors: ``[{"row", "line", "error"}]`` of other excluded rows (empty label or text).
         total: data rows in the file.
         filtered_out: rows dropped by the filters.
+        header: the file's column names.
+        cells: every cell of each kept row, in ``header`` order (reports keep the id columns).
+        lines: the line each kept row starts on (the header is line 1).
+        ragged: ``[{"row", "line", "error"}]`` of skipped rows with more or fewer cells than
+            the header.
+        encoding_notes: lines that were not valid UTF-8 and how they were read.
+        delimiter: the delimiter read (given or sniffed).
     """
 
     descriptions: list[str] = field(default_factory=list)
@@ -52,6 +61,14 @@ class LabelledRows:
     errors: list[dict[str, Any]] = field(default_factory=list)
     total: int = 0
     filtered_out: int = 0
+    header: list[str] = field(default_factory=list)
+    cells: list[list[str]] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)
+    ragged: list[dict[str, Any]] = field(default_factory=list)
+    encoding_notes: list[str] = field(default_factory=list)
+    delimiter: str = ","
+    name: str = ""
+    filter_seen: str = ""
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -73,8 +90,45 @@ class LabelledRows:
             "filtered_out": self.filtered_out,
             "unknown_label": sum(self.unknown_labels.values()),
             "errors": len(self.errors),
+            "ragged": len(self.ragged),
             "evaluated": len(self),
         }
+
+    def warnings(self) -> list[str]:
+        """What the reader did that a user should know: skipped ragged rows (how many, which
+        lines), lines that were not UTF-8, a delimiter other than a comma.
+
+        Example:
+            >>> LabelledRows(ragged=[{"row": 3, "line": 4, "error": "..."}]).warnings()
+            ["skipped 1 row whose cell count differs from the header's (line 4)"]
+        """
+        out = []
+        where = f"{self.name}: " if self.name else ""
+        if self.ragged:
+            n = len(self.ragged)
+            out.append(
+                f"{where}skipped {n} row{'s' if n > 1 else ''} whose cell count differs from "
+                f"the header's ({_lines([r['line'] for r in self.ragged])})"
+            )
+        if self.encoding_notes:
+            hows = Counter(note.split("(", 1)[-1].rstrip(")") for note in self.encoding_notes)
+            lines = [int(note.split()[1]) for note in self.encoding_notes]
+            n = len(lines)
+            out.append(
+                f"{where}{n} line{'s are' if n > 1 else ' is'} not valid UTF-8 ("
+                + ", ".join(hows)
+                + f"; {_lines(lines)})"
+            )
+        if self.delimiter != ",":
+            out.append(f"{where}read as {csvio.delimiter_name(self.delimiter)}-separated")
+        return out
+
+
+def _lines(numbers: Sequence[int], limit: int = 20) -> str:
+    """``line 4`` / ``lines 4, 9`` / ``lines 4, 9, ... and 12 more``."""
+    shown = ", ".join(map(str, numbers[:limit]))
+    more = f" and {len(numbers) - limit} more" if len(numbers) > limit else ""
+    return f"line{'s' if len(numbers) > 1 else ''} {shown}{more}"
 
 
 def parse_filters(specs: Sequence[str] | None) -> dict[str, list[str]]:
@@ -84,17 +138,14 @@ def parse_filters(specs: Sequence[str] | None) -> dict[str, list[str]]:
         >>> parse_filters(["split=test", "split=val", "lang=en"])
         {'split': ['test', 'val'], 'lang': ['en']}
     """
-    out: dict[str, list[str]] = {}
-    for spec in specs or []:
-        col, sep, value = spec.partition("=")
-        if not sep or not col.strip():
-            raise DataError(f"bad filter '{spec}': write it as COLUMN=VALUE, e.g. split=test")
-        out.setdefault(col.strip(), []).append(value.strip())
-    return out
+    try:
+        return csvio.parse_filters(specs)
+    except csvio.CsvInputError as exc:
+        raise DataError(str(exc)) from None
 
 
-def csv_header(path: str | Path) -> list[str]:
-    """The column names of a CSV file (first row), BOM stripped.
+def csv_header(path: str | Path, *, delimiter: str | None = None) -> list[str]:
+    """The column names of a CSV file (first row), read as :func:`read_labelled_csv` reads it.
 
     Raises:
         DataError: the file is missing, unreadable or empty.
@@ -104,13 +155,18 @@ def csv_header(path: str | Path) -> list[str]:
         ['id', 'title', 'description']
     """
     try:
-        with open(path, encoding="utf-8-sig", errors="replace", newline="") as f:
-            header = next(csv.reader(f), None)
-    except OSError as exc:
-        raise DataError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    if not header:
-        raise DataError(f"{path} is empty: expected a CSV with a header row")
-    return header
+        with csvio.open_csv(path, delimiter=csvio.parse_delimiter(delimiter)) as reader:
+            return reader.header
+    except csvio.CsvInputError as exc:
+        raise DataError(_data_message(str(exc))) from None
+
+
+def _data_message(message: str) -> str:
+    """csvio's wording for a file without rows, in the words train and evaluate have used."""
+    return message.replace(
+        "is empty: expected a header row naming the columns",
+        "is empty: expected a CSV with a header row",
+    )
 
 
 def read_labelled_csv(
@@ -122,6 +178,7 @@ def read_labelled_csv(
     taxonomy: Taxonomy | None = None,
     filters: Mapping[str, Sequence[str]] | None = None,
     group_column: str | None = None,
+    delimiter: str | None = None,
 ) -> LabelledRows:
     """Read a labelled CSV (``-`` for standard input), keeping rows the taxonomy can score.
 
@@ -129,7 +186,9 @@ def read_labelled_csv(
     is "ML Engineer"). Rows with an unknown label, an empty label or no text are excluded and
     reported in :attr:`LabelledRows.unknown_labels` and :attr:`LabelledRows.errors`.
     ``group_column`` (e.g. a source or company column) is kept per row in
-    :attr:`LabelledRows.groups`.
+    :attr:`LabelledRows.groups`. ``delimiter`` (one character, or ``tab``) is sniffed from the
+    header when None. Rows with more or fewer cells than the header are skipped and listed in
+    :attr:`LabelledRows.ragged`; :meth:`LabelledRows.warnings` words them for the user.
 
     Raises:
         DataError: unreadable or empty file, a missing column (the message lists the
@@ -143,81 +202,99 @@ def read_labelled_csv(
     taxonomy = taxonomy if taxonomy is not None else load_taxonomy()
     filters = dict(filters or {})
     name = "standard input" if str(path) == "-" else str(path)
-    text = _read_text(path, name)
-    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-    reader = csv.DictReader(io.StringIO(text, newline=""))
     try:
-        columns = [c for c in (reader.fieldnames or []) if c is not None]
-        if not columns:
-            raise DataError(f"{name} is empty: expected a CSV with a header row")
-        wanted = {"label": label_column, "text": text_column}
-        if title_column:
-            wanted["title"] = title_column
-        if group_column:
-            wanted["group"] = group_column
-        for col in filters:
-            wanted[f"filter on '{col}'"] = col
-        for what, col in wanted.items():
-            if col not in columns:
-                role = f"{what} column" if not what.startswith("filter") else what
-                raise DataError(
-                    f"{name} has no column '{col}' ({role}); its columns are: " + ", ".join(columns)
-                )
-        rows = LabelledRows(
-            titles=[] if title_column else None, groups=[] if group_column else None
-        )
-        seen_values: dict[str, Counter[str]] = {col: Counter() for col in filters}
-        for number, record in enumerate(reader, start=1):
-            rows.total += 1
-            keep = True
-            for col, values in filters.items():
-                cell = (record.get(col) or "").strip()
-                seen_values[col][cell] += 1
-                if cell not in values:
-                    keep = False
-            if not keep:
-                rows.filtered_out += 1
-                continue
-            raw_label = (record.get(label_column) or "").strip()
-            description = record.get(text_column) or ""
-            title = (record.get(title_column) or "") if title_column else None
-            if not raw_label:
-                rows.errors.append({"row": number, "error": f"empty label ('{label_column}')"})
-                continue
-            label = taxonomy.normalize_label(raw_label)
-            if label is None:
-                rows.unknown_labels[raw_label] = rows.unknown_labels.get(raw_label, 0) + 1
-                continue
-            if not posting_text(title, description):
-                rows.errors.append(
-                    {"row": number, "error": "empty text (nothing left after cleaning)"}
-                )
-                continue
-            rows.descriptions.append(description)
-            rows.labels.append(label)
-            rows.row_numbers.append(number)
-            if rows.titles is not None:
-                rows.titles.append(title)
-            if rows.groups is not None:
-                rows.groups.append((record.get(group_column) or "").strip())
-    except csv.Error as exc:
-        raise DataError(f"{name} is not a readable CSV: {exc}") from exc
+        with csvio.open_csv(path, delimiter=csvio.parse_delimiter(delimiter)) as reader:
+            rows = _read_rows(
+                reader,
+                name,
+                label_column,
+                text_column,
+                title_column,
+                taxonomy,
+                filters,
+                group_column,
+            )
+    except csvio.CsvInputError as exc:
+        raise DataError(_data_message(str(exc))) from None
     if rows.total == 0:
         raise DataError(f"{name} has a header but no data rows")
     if rows.filtered_out == rows.total:
-        shown = "; ".join(
-            f"'{col}' has " + ", ".join(repr(v) for v, _ in seen_values[col].most_common(10))
-            for col in filters
-        )
-        raise DataError(f"no row of {name} matches the filters ({shown})")
+        raise DataError(f"no row of {name} matches the filters ({rows.filter_seen})")
     return rows
 
 
-def _read_text(path: str | Path, name: str) -> str:
-    try:
-        raw = sys.stdin.buffer.read() if str(path) == "-" else Path(path).read_bytes()
-    except OSError as exc:
-        raise DataError(f"cannot read {name}: {exc.strerror or exc}") from exc
-    if not raw.strip():
-        raise DataError(f"{name} is empty: expected a CSV with a header row")
-    return raw.decode("utf-8-sig", errors="replace")
+def _read_rows(
+    reader: csvio.CsvReader,
+    name: str,
+    label_column: str,
+    text_column: str,
+    title_column: str | None,
+    taxonomy: Taxonomy,
+    filters: Mapping[str, Sequence[str]],
+    group_column: str | None,
+) -> LabelledRows:
+    columns = reader.header
+    wanted = {"label": label_column, "text": text_column}
+    if title_column:
+        wanted["title"] = title_column
+    if group_column:
+        wanted["group"] = group_column
+    for col in filters:
+        wanted[f"filter on '{col}'"] = col
+    for what, col in wanted.items():
+        if col not in columns:
+            role = f"{what} column" if not what.startswith("filter") else what
+            raise DataError(
+                f"{name} has no column '{col}' ({role}); its columns are: " + ", ".join(columns)
+            )
+    index = {col: columns.index(col) for col in wanted.values()}
+    rows = LabelledRows(
+        titles=[] if title_column else None,
+        groups=[] if group_column else None,
+        header=list(columns),
+        delimiter=reader.delimiter,
+        name=name,
+    )
+    rows.encoding_notes += [n.removeprefix("header: ") for n in reader.header_notes]
+    keep = csvio.RowFilter(columns, filters)
+    number = 0
+    for record in reader:
+        rows.encoding_notes += record.notes
+        if record.blank:
+            continue
+        number += 1
+        rows.total += 1
+        if record.ragged:
+            rows.ragged.append(
+                {"row": number, "line": record.line, "error": record.ragged_message()}
+            )
+            continue
+        if not keep(record.cells):
+            rows.filtered_out += 1
+            continue
+        cells = record.cells
+        raw_label = cells[index[label_column]].strip()
+        description = cells[index[text_column]]
+        title = cells[index[title_column]] if title_column else None
+        where = {"row": number, "line": record.line}
+        if not raw_label:
+            rows.errors.append({**where, "error": f"empty label ('{label_column}')"})
+            continue
+        label = taxonomy.normalize_label(raw_label)
+        if label is None:
+            rows.unknown_labels[raw_label] = rows.unknown_labels.get(raw_label, 0) + 1
+            continue
+        if not posting_text(title, description):
+            rows.errors.append({**where, "error": "empty text (nothing left after cleaning)"})
+            continue
+        rows.descriptions.append(description)
+        rows.labels.append(label)
+        rows.row_numbers.append(number)
+        rows.lines.append(record.line)
+        rows.cells.append(cells)
+        if rows.titles is not None:
+            rows.titles.append(title)
+        if rows.groups is not None:
+            rows.groups.append(cells[index[group_column]].strip())  # type: ignore[index]
+    rows.filter_seen = keep.describe_seen()
+    return rows

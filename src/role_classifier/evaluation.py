@@ -5,19 +5,21 @@ Three layers, each usable alone:
 * :func:`compute_metrics` turns ``(y_true, proba, labels)`` into the metrics dict; no model needed.
 * :func:`predict_rows` runs a classifier over :class:`LabelledRows` (read by
   :func:`read_labelled_csv`) in batches and returns the probabilities.
-* :func:`write_report` writes PNG figures, ``report.md`` and ``misclassified.csv``.
+* :func:`write_report` writes PNG figures, ``report.md`` and ``misclassified.csv`` (every
+  column of the input, so its ids come along, then ``row``, ``line``, ``true``, ``predicted``,
+  ``confidence``, ``true_probability``; prefixed ``eval_`` if the input has such a column).
 
 :func:`evaluate` ties them together; ``role-classifier evaluate`` is a thin wrapper around it.
 Every model is run on exactly the same rows.
 
-JSON schema (``schema_version`` 1)
+JSON schema (``schema_version`` 2)
 ----------------------------------
-One model gives one object; several give ``{"schema_version": 1, "models": [object, ...]}`` in
-the order the models were given. Each object has these keys (probabilities and rates are floats
-in [0, 1], rounded to 6 decimals; ``null`` where undefined):
+:func:`evaluate` returns, and ``evaluate --json`` writes, one shape whatever the number of
+models: ``{"schema_version": 2, "models": [object, ...]}``, one object per model in the order
+the models were given. (Version 1 returned a lone object for one model and put
+``schema_version`` in every object; its rows had no line numbers.) Each object has these keys
+(probabilities and rates are floats in [0, 1], rounded to 6 decimals; ``null`` where undefined):
 
-``schema_version``
-    1.
 ``model``
     the model as given: a directory, ``default``, ``zero-shot`` or ``tfidf-baseline``.
 ``n``
@@ -64,10 +66,14 @@ in [0, 1], rounded to 6 decimals; ``null`` where undefined):
     ``{label: count}``: rows whose label matches no taxonomy label (after
     ``Taxonomy.normalize_label``); reported and excluded.
 ``rows``
-    ``{"total", "filtered_out", "unknown_label", "errors", "evaluated"}`` row counts.
+    ``{"total", "filtered_out", "unknown_label", "errors", "ragged", "evaluated"}`` row counts
+    (they add up to ``total``).
 ``errors``
-    ``[{"row", "error"}]``: excluded rows (empty label, empty text); ``row`` is the 1-based
-    data row of the CSV (the header is not counted).
+    ``[{"row", "line", "error"}]``: excluded rows (empty label, empty text); ``row`` is the
+    1-based data row of the CSV (the header is not counted), ``line`` the line it starts on
+    (the header is line 1).
+``ragged``
+    ``[{"row", "line", "error"}]``: skipped rows with more or fewer cells than the header.
 ``groups``
     only with ``group_column`` (e.g. the source of each posting): ``{value: {"n", "accuracy",
     "macro_f1", "macro_f1_labels", "weighted_f1", "ece", "top2_accuracy"}}``, the same metrics
@@ -78,7 +84,8 @@ in [0, 1], rounded to 6 decimals; ``null`` where undefined):
 ``seconds``
     time spent predicting.
 ``warnings``
-    strings, e.g. when a baseline was trained on evaluated rows.
+    strings: how the file was read (ragged rows skipped, lines that were not UTF-8, a delimiter
+    other than a comma), a baseline trained on evaluated rows, encodings reused.
 
 Example:
     >>> import numpy as np
@@ -123,14 +130,14 @@ __all__ = [
     "evaluate",
     "expected_calibration_error",
     "group_metrics",
+    "label_csv_command",
     "predict_rows",
     "write_report",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BASELINE_NAME = "tfidf-baseline"
 BATCH_SIZE = 64
-MISCLASSIFIED_CHARS = 500
 
 
 class EvaluationError(DataError):
@@ -491,6 +498,7 @@ def evaluate(
     group_column: str | None = None,
     report_dir: str | Path | None = None,
     progress: bool = False,
+    delimiter: str | None = None,
 ) -> dict[str, Any]:
     """Evaluate one or more models on the same rows of a labelled CSV.
 
@@ -511,10 +519,11 @@ def evaluate(
             source: how a model does on each board or company it was or was not trained on.
         report_dir: when given, figures, ``report.md`` and ``misclassified.csv`` are written.
         progress: show progress bars on standard error.
+        delimiter: the CSVs' delimiter (one character, or ``tab``); sniffed when None.
 
     Returns:
-        One model: its metrics dict (see the module docstring). Several:
-        ``{"schema_version": 1, "models": [...]}``.
+        ``{"schema_version": 2, "models": [...]}``, one metrics dict per model (see the module
+        docstring), however many models there are.
 
     Raises:
         EvaluationError: bad input (missing column, no usable rows, no baseline data, models
@@ -549,6 +558,7 @@ def evaluate(
         taxonomy=tax,
         filters=filters,
         group_column=group_column,
+        delimiter=delimiter,
     )
     if len(rows) == 0:
         raise EvaluationError(
@@ -560,11 +570,19 @@ def evaluate(
     encoded: dict[tuple[object, ...], tuple[Any, list[Any]]] = {}  # encoding_key -> (model, rows)
     first_name: dict[tuple[object, ...], str] = {}
     for name, clf in loaded:
-        warnings: list[str] = []
+        warnings: list[str] = rows.warnings()
         if clf is None:
-            clf, warnings = _train_baseline(
-                baseline_train, label_column, text_column, title_column, tax, baseline_filters, rows
+            clf, baseline_warnings = _train_baseline(
+                baseline_train,
+                label_column,
+                text_column,
+                title_column,
+                tax,
+                baseline_filters,
+                rows,
+                delimiter,
             )
+            warnings += baseline_warnings
         started = time.perf_counter()
         key = clf.encoding_key() if hasattr(clf, "encoding_key") else None
         if key is not None and key in encoded:  # same backbone and windows: encode only once
@@ -591,12 +609,12 @@ def evaluate(
             target_precision=target_precision,
         )
         result = {
-            "schema_version": SCHEMA_VERSION,
             "model": name,
             **metrics,
             "unknown_labels": dict(rows.unknown_labels),
             "rows": rows.counts(),
             "errors": list(rows.errors),
+            "ragged": list(rows.ragged),
             "data": {
                 "path": str(data),
                 "label_column": label_column,
@@ -621,9 +639,37 @@ def evaluate(
         runs.append(ModelRun(name, result, proba, predicted))
     if report_dir is not None:
         write_report(report_dir, runs, rows)
-    if len(runs) == 1:
-        return runs[0].metrics
     return {"schema_version": SCHEMA_VERSION, "models": [r.metrics for r in runs]}
+
+
+def label_csv_command(metrics: dict[str, Any], *extra: str) -> str | None:
+    """The ``label-csv`` command that labels new postings with this model and abstains to Other
+    at the coverage threshold found for ``--target-precision``; None when there is no such
+    threshold (not reached, 0: no abstaining needed, or the TF-IDF baseline, which
+    ``label-csv`` cannot run).
+
+    Args:
+        metrics: one model's object of the JSON schema.
+        extra: more arguments to append (e.g. ``--taxonomy``, ``my.yaml``).
+
+    Example:
+        >>> m = {"model": "default", "coverage": {"threshold": 0.62}, "data": {
+        ...     "text_column": "description", "title_column": None}}
+        >>> label_csv_command(m)
+        'role-classifier label-csv JOBS.csv LABELLED.csv --text-column description --model \
+default --min-confidence 0.62'
+    """
+    import shlex
+
+    threshold = metrics["coverage"]["threshold"]
+    if not threshold or metrics["model"] == BASELINE_NAME:
+        return None
+    d = metrics["data"]
+    args = ["JOBS.csv", "LABELLED.csv", "--text-column", d["text_column"]]
+    if d["title_column"]:
+        args += ["--title-column", d["title_column"]]
+    args += ["--model", metrics["model"], "--min-confidence", f"{threshold}", *extra]
+    return "role-classifier label-csv " + shlex.join(args)
 
 
 def _load_models(
@@ -657,20 +703,27 @@ def _train_baseline(
     taxonomy: Taxonomy,
     filters: Mapping[str, Sequence[str]] | None,
     eval_rows: LabelledRows,
+    delimiter: str | None = None,
 ) -> tuple[Classifier, list[str]]:
     from .baselines import TfidfBaseline
 
     if train is None:
         raise EvaluationError(f"'{BASELINE_NAME}' needs training data: give --baseline-train CSV")
     rows = read_labelled_csv(
-        train, label_column, text_column, title_column, taxonomy=taxonomy, filters=filters
+        train,
+        label_column,
+        text_column,
+        title_column,
+        taxonomy=taxonomy,
+        filters=filters,
+        delimiter=delimiter,
     )
     baseline = TfidfBaseline(taxonomy.labels, taxonomy.other_label)
     try:
         baseline.fit(rows.descriptions, rows.labels, titles=rows.titles)
     except ValueError as exc:
         raise EvaluationError(f"{train}: {exc}") from exc
-    warnings = []
+    warnings = [f"baseline training data, {w}" for w in rows.warnings()]
     overlap = len(set(rows.texts()) & set(eval_rows.texts()))
     if overlap:
         warnings.append(
@@ -749,7 +802,6 @@ def _write_model_report(folder: Path, run: ModelRun, rows: LabelledRows) -> None
     plots.reliability_figure(folder / "reliability.png", m["calibration"], m["ece"], run.name)
     plots.coverage_figure(folder / "coverage.png", [(run.name, m["coverage"])])
     _write_misclassified(folder / "misclassified.csv", run, rows)
-    cov = m["coverage"]
     n_wrong = int((run.predicted != _label_idx(m, rows)).sum())
     lines = [
         f"# Evaluation: {run.name}",
@@ -793,7 +845,7 @@ def _write_model_report(folder: Path, run: ModelRun, rows: LabelledRows) -> None
         "",
         "## Coverage when abstaining to Other",
         "",
-        _coverage_sentence(cov),
+        _coverage_sentence(m),
         "",
         "![coverage](coverage.png)",
         "",
@@ -818,22 +870,22 @@ def _write_misclassified(path: Path, run: ModelRun, rows: LabelledRows) -> None:
     wrong = np.flatnonzero(run.predicted != y)
     confidence = run.proba[np.arange(len(y)), run.predicted]
     order = wrong[np.argsort(-confidence[wrong], kind="stable")]
-    texts = rows.texts()
+    added = ["row", "line", "true", "predicted", "confidence", "true_probability"]
+    clash = set(added) & set(rows.header)
+    prefix = "eval_" if clash else ""
     with path.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["row", "true", "predicted", "confidence", "true_probability", "text"])
+        writer.writerow([*rows.header, *(prefix + a for a in added)])
         for i in order:
-            text = " ".join(texts[i].split())
-            if len(text) > MISCLASSIFIED_CHARS:
-                text = text[: MISCLASSIFIED_CHARS - 1] + "…"
             writer.writerow(
                 [
+                    *rows.cells[i],
                     rows.row_numbers[i],
+                    rows.lines[i],
                     labels[y[i]],
                     labels[run.predicted[i]],
                     f"{confidence[i]:.4f}",
                     f"{run.proba[i, y[i]]:.4f}",
-                    text,
                 ]
             )
 
@@ -864,16 +916,21 @@ def _fmt(x: float | None, digits: int = 3) -> str:
     return "–" if x is None else f"{x:.{digits}f}"
 
 
-def _coverage_sentence(cov: dict[str, Any]) -> str:
+def _coverage_sentence(m: dict[str, Any]) -> str:
+    cov = m["coverage"]
     target = cov["target_precision"]
     if cov["threshold"] is None:
         return f"No threshold reaches precision {target:.2f} on the roles it names."
-    return (
+    sentence = (
         f"Labelling Other every posting whose best role is below **{cov['threshold']:.3f}** "
         f"reaches precision {_fmt(cov['precision'])} (target {target:.2f}) on the "
         f"{_fmt(cov['coverage'])} of postings still given a role; overall accuracy "
         f"{_fmt(cov['accuracy'])}."
     )
+    command = label_csv_command(m)
+    if command:
+        sentence += f" To label new postings this way:\n\n```bash\n{command}\n```"
+    return sentence
 
 
 def _metrics_table(results: Sequence[dict[str, Any]]) -> list[str]:
