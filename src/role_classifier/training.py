@@ -168,8 +168,14 @@ def load_training_data(
     label_columns: Sequence[str] = ("label", "title_label"),
     filters: Mapping[str, Sequence[str]] | None = None,
     group_column: str | None = "company",
+    delimiter: str | None = None,
+    on_warning: Callable[[str], None] | None = None,
 ) -> LabeledData:
     """Read labeled CSVs and validate them against the taxonomy.
+
+    The files are read by :mod:`.csvio`, exactly as ``label-csv`` and ``evaluate`` read them.
+    Rows with more or fewer cells than the header are skipped, and ``on_warning`` is told how
+    many and on which lines (so are lines that were not UTF-8 and a sniffed delimiter).
 
     Args:
         label_columns: candidate label column names; each file uses the first it has.
@@ -178,6 +184,9 @@ def load_training_data(
         group_column: postings with the same value here (in one file) stay in one
             cross-validation fold, so near-identical ads of one company never calibrate each
             other; files without the column, and empty cells, group each posting alone.
+        delimiter: the files' delimiter (one character, or ``tab``); sniffed per file when None.
+        on_warning: called with each message about how a file was read; None issues them as
+            :class:`UserWarning`.
 
     Raises:
         TrainingDataError: missing file or column, empty file, label outside the taxonomy,
@@ -186,13 +195,19 @@ def load_training_data(
     Example:
         >>> data = load_training_data(["data/samples/postings.csv"], load_taxonomy())  # doctest: +SKIP
     """
+    if on_warning is None:
+        import warnings
+
+        def on_warning(message: str) -> None:
+            warnings.warn(message, UserWarning, stacklevel=3)
+
     postings: list[Posting] = []
     labels: list[str] = []
     sources: list[str] = []
     groups: list[str] = []
     for path in paths:
         try:
-            columns = csv_header(path)
+            columns = csv_header(path, delimiter=delimiter)
             label_col = next((c for c in label_columns if c in columns), None)
             if label_col is None:
                 raise TrainingDataError(
@@ -207,9 +222,12 @@ def load_training_data(
                 taxonomy=taxonomy,
                 filters={k: v for k, v in (filters or {}).items() if k in columns},
                 group_column=group_column if group_column in columns else None,
+                delimiter=delimiter,
             )
         except DataError as exc:
             raise TrainingDataError(str(exc)) from exc
+        for message in rows.warnings():
+            on_warning(message)
         if rows.unknown_labels:
             raise TrainingDataError(
                 f"{path}: label(s) not in the taxonomy: {rows.unknown_labels} "
@@ -218,8 +236,8 @@ def load_training_data(
         if rows.errors:
             first = rows.errors[0]
             raise TrainingDataError(
-                f"{path}: {len(rows.errors)} unusable row(s); data row {first['row']}: "
-                f"{first['error']}"
+                f"{path}: {len(rows.errors)} unusable row(s); data row {first['row']} "
+                f"(line {first['line']}): {first['error']}"
             )
         titles = rows.titles or [None] * len(rows)
         cells = rows.groups or [""] * len(rows)
