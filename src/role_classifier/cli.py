@@ -100,6 +100,15 @@ TaxonomyOpt = Annotated[
 ]
 
 
+DelimiterOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--delimiter",
+        help="The CSV's delimiter: ',', ';', '|' or 'tab'. [default: sniffed from the header]",
+    ),
+]
+
+
 def _fail(message: str, code: int = 2) -> typer.Exit:
     from rich.markup import escape  # a message's own brackets ("role-classifier[report]") stay
 
@@ -333,6 +342,7 @@ def evaluate_cli(
             "each model does on every source).",
         ),
     ] = None,
+    delimiter: DelimiterOpt = None,
 ) -> None:
     """Measure models on a labelled CSV: accuracy, F1, calibration, coverage; side by side.
 
@@ -390,10 +400,11 @@ def evaluate_cli(
                 group_column=group_column,
                 report_dir=report_dir,
                 progress=err.is_terminal,
+                delimiter=delimiter,
             )
     except (DataError, EmptyTextError, OSError) as exc:
         raise _fail(str(exc)) from exc
-    results = result["models"] if "models" in result else [result]
+    results = result["models"]
     text = json.dumps(result, indent=2, ensure_ascii=False) + "\n"
     if json_out == "-":
         typer.echo(text, nl=False)
@@ -404,9 +415,25 @@ def evaluate_cli(
             except OSError as exc:
                 raise _fail(f"cannot write {json_out}: {exc.strerror or exc}") from exc
         _print_evaluation(results)
+    shared = set.intersection(*(set(m["warnings"]) for m in results))  # about the data
+    for warning in [w for w in results[0]["warnings"] if w in shared]:
+        err.print(f"[yellow]warning:[/] {warning}", highlight=False)
     for m in results:
         for warning in m["warnings"]:
-            err.print(f"[yellow]warning ({m['model']}):[/] {warning}", highlight=False)
+            if warning not in shared:
+                err.print(f"[yellow]warning ({m['model']}):[/] {warning}", highlight=False)
+    from .evaluation import label_csv_command
+
+    extra = ("--taxonomy", str(taxonomy)) if taxonomy is not None else ()
+    for m in results:
+        command = label_csv_command(m, *extra)
+        if command:
+            err.print(
+                f"to label new postings with {m['model']} at precision "
+                f"{m['coverage']['target_precision']:g} (coverage {m['coverage']['coverage']:.3f}"
+                f" here): {command}",
+                highlight=False,
+            )
     if report_dir is not None:
         err.print(f"report: {report_dir / 'report.md'}", highlight=False)
 
@@ -489,7 +516,8 @@ def label_csv_cli(
         str,
         typer.Argument(
             metavar="OUTPUT",
-            help="Where to write: .csv, .jsonl or .parquet (by extension); '-' writes to stdout.",
+            help="A new file: .csv, .tsv, .jsonl (.ndjson) or .parquet (.pq), by extension "
+            "(other extensions need --format); '-' writes to stdout. Its folder must exist.",
         ),
     ],
     text_column: Annotated[
@@ -515,11 +543,47 @@ def label_csv_cli(
         bool,
         typer.Option("--resume", help="Continue an interrupted run from OUTPUT.partial."),
     ] = False,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite", help="Discard OUTPUT.partial left by an interrupted run; start over."
+        ),
+    ] = False,
     workers: WorkersOpt = None,
     output_format: Annotated[
         str | None,
-        typer.Option("--format", help="csv, jsonl or parquet (default: from OUTPUT, csv for '-')."),
+        typer.Option(
+            "--format", help="csv, tsv, jsonl or parquet (default: from OUTPUT, csv for '-')."
+        ),
     ] = None,
+    delimiter: DelimiterOpt = None,
+    row_filter: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--filter",
+            help="COL=VALUE, repeatable: label only rows whose COL is VALUE (values of one "
+            "column are alternatives); the others are left out of OUTPUT.",
+        ),
+    ] = None,
+    min_confidence: Annotated[
+        float | None,
+        typer.Option(
+            "--min-confidence",
+            min=0.0,
+            max=1.0,
+            help="Label Other every row whose best role is below this probability (its role "
+            "goes to role_below_threshold). evaluate prints the value for a target precision.",
+        ),
+    ] = None,
+    evidence: Annotated[
+        int,
+        typer.Option(
+            "--evidence",
+            min=0,
+            help="Add an evidence column: the N sentences that most support each decision, "
+            "as a JSON list (slower: one more pass per row).",
+        ),
+    ] = 0,
 ) -> None:
     """Label every row of a CSV with its predicted role, streaming, resumable.
 
@@ -527,7 +591,9 @@ def label_csv_cli(
 
     error is empty when fine, 'warning: ...' when classified but worth a look (e.g. not UTF-8).
 
-    Bad rows are kept, with an error and no prediction. The summary goes to stderr.
+    Bad rows (no text, more or fewer cells than the header) are kept, with an error and no
+    prediction. The summary goes to stderr. A wrong OUTPUT, column or leftover partial run
+    stops it before any row is classified (exit code 2).
 
     Examples:
 
@@ -537,11 +603,25 @@ def label_csv_cli(
 
         role-classifier label-csv jobs.csv labelled.csv --text-column description --resume
 
+        role-classifier label-csv jobs.csv labelled.csv --text-column description
+        --min-confidence 0.62 --evidence 2
+
         cat jobs.csv | role-classifier label-csv - - --text-column description > labelled.csv
     """
-    from .batch import LabelCsvError, label_csv, output_format_for
+    from .batch import LabelCsvError, check_paths, label_csv, output_format_for
+    from .data import DataError, parse_filters
 
-    clf = load_model(model, taxonomy, backend)
+    try:
+        filters = parse_filters(row_filter)
+        check_paths(
+            input_file,
+            output_file,
+            output_format=output_format,
+            resume=resume,
+            overwrite=overwrite,
+        )
+    except (LabelCsvError, DataError) as exc:
+        raise _fail(str(exc)) from exc
     with _rows_progress(err.is_terminal) as progress:
         try:
             summary = label_csv(
@@ -549,13 +629,18 @@ def label_csv_cli(
                 output_file,
                 text_column=text_column,
                 title_column=title_column,
-                model=clf,
+                model=lambda: load_model(model, taxonomy, backend),  # after the input is checked
                 batch_size=batch_size,
                 top_k=top_k,
                 resume=resume,
                 workers=workers,
                 progress=progress,
                 output_format=output_format,
+                overwrite=overwrite,
+                delimiter=delimiter,
+                filters=filters,
+                min_confidence=min_confidence,
+                evidence=evidence,
             )
         except LabelCsvError as exc:
             raise _fail(str(exc)) from exc
@@ -623,9 +708,10 @@ def _print_label_summary(s) -> None:  # noqa: ANN001 - batch.LabelSummary
     if s.label_counts:
         counts = ", ".join(f"{k} {v:,}" for k, v in s.label_counts.items())
         err.print(f"  {counts}", highlight=False)
-    check = "ok" if s.rows == s.rows_written else "MISMATCH"
+    check = "ok" if s.rows - s.filtered_out == s.rows_written else "MISMATCH"
+    filtered = f", filtered out {s.filtered_out:,}" if s.filtered_out else ""
     err.print(
-        f"  rows in {s.rows:,}, rows out {s.rows_written:,} ({check}) -> {s.output}",
+        f"  rows in {s.rows:,}{filtered}, rows out {s.rows_written:,} ({check}) -> {s.output}",
         highlight=False,
     )
     for note in s.notes:
@@ -685,6 +771,7 @@ def train_cli(
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace an existing output directory.")
     ] = False,
+    delimiter: DelimiterOpt = None,
 ) -> None:
     """Fit and calibrate a classifier head on labelled postings, then save it.
 
@@ -727,6 +814,8 @@ def train_cli(
             label_columns=label_column or ("label", "title_label"),
             filters=filters,
             group_column=group_column or None,
+            delimiter=delimiter,
+            on_warning=lambda msg: err.print(f"[yellow]warning:[/] {msg}", highlight=False),
         )
     except yaml.YAMLError as exc:
         raise _fail(yaml_error_message(config, exc)) from exc
