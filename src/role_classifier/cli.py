@@ -584,6 +584,33 @@ def label_csv_cli(
             "as a JSON list (slower: one more pass per row).",
         ),
     ] = 0,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            help="local (this process, streaming, resumable) or ray (Ray Data: INPUT a file, "
+            "folder or glob of .csv/.parquet/.jsonl, OUTPUT a folder of part files; needs "
+            "pip install 'role-classifier[ray]').",
+            case_sensitive=False,
+        ),
+    ] = "local",
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray-address",
+            help="With --engine ray: the cluster to join ('auto': the one running here); "
+            "default: start a local Ray instance and shut it down after.",
+        ),
+    ] = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(
+            "--concurrency",
+            min=1,
+            help="With --engine ray: model actors (each loads the model once and uses --workers "
+            "threads, default 1); default: the cluster's CPUs less one for reading and writing.",
+        ),
+    ] = None,
 ) -> None:
     """Label every row of a CSV with its predicted role, streaming, resumable.
 
@@ -607,9 +634,40 @@ def label_csv_cli(
         --min-confidence 0.62 --evidence 2
 
         cat jobs.csv | role-classifier label-csv - - --text-column description > labelled.csv
+
+        role-classifier label-csv 's3://bucket/postings/*.parquet' s3://bucket/labelled/
+        --text-column description --engine ray --ray-address auto
     """
     from .batch import LabelCsvError, check_paths, label_csv, output_format_for
     from .data import DataError, parse_filters
+
+    engine = engine.lower()
+    if engine not in ("local", "ray"):
+        raise _fail(f"unknown --engine {engine!r}: use local or ray")
+    if engine == "ray":
+        local_only = {"--resume": resume, "--overwrite": overwrite, "--filter": bool(row_filter)}
+        _label_with_ray(
+            input_file,
+            output_file,
+            local_only=[name for name, given in local_only.items() if given],
+            text_column=text_column,
+            title_column=title_column,
+            model=model,
+            taxonomy=taxonomy,
+            backend=backend,
+            batch_size=batch_size,
+            top_k=top_k,
+            workers=workers,
+            output_format=output_format,
+            delimiter=delimiter,
+            min_confidence=min_confidence,
+            evidence=evidence,
+            ray_address=ray_address,
+            concurrency=concurrency,
+        )
+        return
+    if ray_address is not None or concurrency is not None:
+        raise _fail("--ray-address and --concurrency need --engine ray")
 
     try:
         filters = parse_filters(row_filter)
@@ -622,6 +680,7 @@ def label_csv_cli(
         )
     except (LabelCsvError, DataError) as exc:
         raise _fail(str(exc)) from exc
+    check_model_name(model)  # cheap; the model itself loads once the input is checked
     with _rows_progress(err.is_terminal) as progress:
         try:
             summary = label_csv(
@@ -651,6 +710,50 @@ def label_csv_cli(
             hint = " (rerun the same command with --resume to continue)" if resumable else ""
             err.print(f"[yellow]interrupted[/]{hint}", highlight=False)
             raise typer.Exit(130) from None
+    _print_label_summary(summary)
+
+
+def _label_with_ray(
+    input_file: str, output_file: str, *, local_only: list[str], taxonomy: Path | None, **kwargs
+) -> None:
+    """``label-csv --engine ray``: checks that need no cluster, then ``label_dataset``."""
+    import importlib.util
+
+    from .batch import LabelCsvError
+
+    if "-" in (input_file, output_file):
+        raise _fail(
+            "--engine ray reads files and writes a folder: standard input/output ('-') need "
+            "--engine local"
+        )
+    if local_only:
+        raise _fail(
+            f"{', '.join(local_only)}: not available with --engine ray (Ray Data cannot resume "
+            "or filter rows here); use --engine local"
+        )
+    if importlib.util.find_spec("ray") is None:
+        raise _fail("--engine ray needs Ray: pip install 'role-classifier[ray]'")
+    clf = load_model(kwargs["model"], taxonomy, kwargs["backend"])  # a bad model: exit 2 now
+    kwargs["model"] = check_model_name(kwargs["model"])
+    kwargs["workers"] = kwargs["workers"] or 1
+    from .ray_engine import label_dataset
+
+    try:
+        summary = label_dataset(
+            input_file,
+            output_file,
+            taxonomy=clf.taxonomy if taxonomy is not None else None,
+            progress=err.is_terminal,
+            **kwargs,
+        )
+    except LabelCsvError as exc:
+        raise _fail(str(exc)) from exc
+    except KeyboardInterrupt:
+        err.print(
+            f"[yellow]interrupted[/]: Ray Data cannot resume; delete {output_file} and rerun",
+            highlight=False,
+        )
+        raise typer.Exit(130) from None
     _print_label_summary(summary)
 
 

@@ -526,6 +526,8 @@ def label_dataset(
     )
     out_fs, out_path = _filesystem(str(output))
     _check_output(out_fs, out_path, str(output))
+    if str(model) not in ("default", "zero-shot") and Path(model).exists():
+        model = Path(model).resolve()  # actors do not share the driver's working directory
     added = output_columns(top_k, min_confidence=min_confidence is not None, evidence=evidence > 0)
 
     import ray
