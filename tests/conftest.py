@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import string
 from pathlib import Path
 
@@ -26,6 +27,14 @@ def _vocab() -> list[str]:
     chars = list(string.ascii_lowercase + string.digits + string.punctuation)
     pieces = [f"##{c}" for c in string.ascii_lowercase + string.digits]
     return special + chars + pieces + sorted(set(WORDS))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Built ONNX files go to a folder of the test run's own (kept between runs, never ~/.cache);
+    subprocesses that tests start inherit it."""
+    if "ROLE_CLASSIFIER_CACHE" not in os.environ:
+        cache = Path(config.rootpath) / ".pytest_cache" / "role-classifier-onnx"
+        os.environ["ROLE_CLASSIFIER_CACHE"] = str(cache)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -64,7 +73,7 @@ def tiny_config(tiny_backbone: Path) -> ModelConfig:
 @pytest.fixture(scope="session")
 def tiny_zero_shot(tiny_config: ModelConfig) -> RoleClassifier:
     """A zero-shot classifier on the tiny backbone (session-wide: the backbone loads once)."""
-    return RoleClassifier(config=tiny_config)
+    return RoleClassifier(config=tiny_config, backend="torch")
 
 
 @pytest.fixture(scope="session")
@@ -76,7 +85,9 @@ def tiny_trained(tiny_config: ModelConfig, tiny_zero_shot: RoleClassifier) -> Ro
         "weight": rng.normal(size=(n_labels, tiny_zero_shot.n_features)).astype(np.float32),
         "bias": rng.normal(size=n_labels).astype(np.float32),
     }
-    return RoleClassifier(config=tiny_config, head=head, encoder=tiny_zero_shot.encoder)
+    return RoleClassifier(
+        config=tiny_config, head=head, encoder=tiny_zero_shot.encoder, backend="torch"
+    )
 
 
 @pytest.fixture(scope="session")

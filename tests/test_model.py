@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from role_classifier.model import RoleClassifier
+from role_classifier.model import ModelConfig, RoleClassifier
 from role_classifier.text import EmptyTextError, Posting
 
 ADS = [
@@ -76,8 +77,55 @@ def test_classify_gives_label_runner_ups_and_evidence(tiny_trained: RoleClassifi
     assert pred.label in tiny_trained.labels
     assert pred.confidence == pytest.approx(pred.scores[pred.label])
     assert len(pred.runner_ups) == 2 and pred.label not in [k for k, _ in pred.runner_ups]
-    assert 1 <= len(pred.evidence) <= 2
+    assert len(pred.evidence) <= 2
     assert all(s in ADS[1] for s in pred.evidence)
+
+
+def _mentions_only(tiny_config: ModelConfig, tiny_zero_shot: RoleClassifier) -> RoleClassifier:
+    """Zero-shot scoring on role names alone (in the description and the title)."""
+    weights = dict.fromkeys(
+        ("title_weight", "desc_weight", "desc_title_weight", "keyword_weight"), 0.0
+    )
+    config = dataclasses.replace(tiny_config, **weights, mention_weight=1.0)
+    return RoleClassifier(config=config, encoder=tiny_zero_shot.encoder, backend="torch")
+
+
+def test_evidence_is_what_the_deciding_head_scores_for_the_label(
+    tiny_config: ModelConfig, tiny_zero_shot: RoleClassifier
+) -> None:
+    clf = _mentions_only(tiny_config, tiny_zero_shot)
+    ad = (
+        "We are a friendly team in a sunny city by the sea. "
+        "As our new MLOps Engineer you will keep the lights on every day. "
+        "We offer a good salary, remote days and generous benefits."
+    )
+    pred = clf.classify(ad, evidence=3)
+    assert pred.label == "MLOps Engineer"
+    # only the sentence that names the role supports it; the others score nothing for it
+    assert pred.evidence == ["As our new MLOps Engineer you will keep the lights on every day."]
+
+
+def test_evidence_is_empty_when_no_sentence_supports_the_label(
+    tiny_config: ModelConfig, tiny_zero_shot: RoleClassifier
+) -> None:
+    clf = _mentions_only(tiny_config, tiny_zero_shot)
+    clf.config.title_keyword_weight = 1.0  # the title decides; no sentence of the body helps
+    ad = "We are a friendly team in a sunny city. We offer a good salary and generous benefits."
+    pred = clf.classify(ad, title="MLOps Engineer", evidence=3)
+    assert pred.label == "MLOps Engineer"
+    assert pred.evidence == []
+
+
+def test_predict_takes_one_title(tiny_trained: RoleClassifier) -> None:
+    one = tiny_trained.predict_proba(ADS[0], title="MLOps Engineer")
+    listed = tiny_trained.predict_proba([ADS[0]], titles=["MLOps Engineer"])
+    np.testing.assert_allclose(one, listed)
+    assert (
+        tiny_trained.predict(ADS[0], title="MLOps Engineer")
+        == tiny_trained.predict([Posting(ADS[0], "MLOps Engineer")])[0]
+    )
+    with pytest.raises(ValueError, match="title="):
+        tiny_trained.predict([ADS[0]], title="x")
 
 
 def test_save_and_load_round_trip(tiny_trained: RoleClassifier, tmp_path: Path) -> None:
@@ -88,7 +136,7 @@ def test_save_and_load_round_trip(tiny_trained: RoleClassifier, tmp_path: Path) 
         "README.md",
         "backbone",  # a non-bundled backbone travels along
     }
-    loaded = RoleClassifier.from_pretrained(tmp_path / "m")
+    loaded = RoleClassifier.from_pretrained(tmp_path / "m", backend="torch")
     assert loaded.labels == tiny_trained.labels
     np.testing.assert_allclose(
         loaded.predict_proba(ADS), tiny_trained.predict_proba(ADS), atol=1e-5

@@ -10,6 +10,11 @@ Two ways to score, one class:
 * **trained head**: a linear softmax layer over [title embedding, mean window embedding,
   the zero-shot scores], fitted by :mod:`role_classifier.training` and temperature-calibrated.
 
+Both are linear heads over the same feature vector (:mod:`role_classifier.features` owns its
+layout); zero-shot is the head with fixed weights. Logits, probabilities and evidence all go
+through :meth:`RoleClassifier.logits`, so the sentences quoted as evidence are scored by the
+same head that made the decision.
+
 Either way the label is the arg-max, except that a posting whose best non-Other role falls below
 ``other_threshold`` is Other: Other is a real class with a threshold, not a leftover.
 """
@@ -26,17 +31,18 @@ from typing import Any, overload
 
 import numpy as np
 
-from .encoder import Encoder, Windows
+from .encoder import Encoder, Windows, make_encoder
+from .features import ZERO_SHOT_WEIGHTS, FeatureLayout
 from .taxonomy import Taxonomy, load_taxonomy
 from .text import EmptyTextError, Posting, clean_text
 
 __all__ = ["ModelConfig", "Prediction", "RoleClassifier", "DEFAULT_MODEL_DIR"]
 
-N_SCORE_BLOCKS = 6  # score_components() blocks at the end of features()
 _NON_WORD = re.compile(r"[^a-z0-9+#]+")
 DEFAULT_MODEL_DIR = Path(__file__).parent / "default_model"
 FORMAT_VERSION = 1
 WEIGHTS_NAME = "head.safetensors"
+PROTOTYPES_NAME = "prototypes.safetensors"
 CONFIG_NAME = "config.json"
 
 
@@ -172,6 +178,8 @@ class RoleClassifier:
         self.head = head
         self.metadata = metadata or {}
         self._encoder = encoder
+        self.source: Path | None = None
+        """the folder :meth:`from_pretrained` read this model from (None when built in code)."""
         self.backend = backend
         """'onnx' (int8 ONNX Runtime, the default for inference) or 'torch' (fp32)."""
         self._prototypes: tuple[list[np.ndarray], list[np.ndarray]] | None = None
@@ -184,9 +192,14 @@ class RoleClassifier:
         return self.taxonomy.labels
 
     @property
+    def layout(self) -> FeatureLayout:
+        """Where each part of :meth:`features` sits (see :mod:`role_classifier.features`)."""
+        return FeatureLayout(self.encoder.dim, len(self.labels))
+
+    @property
     def n_features(self) -> int:
-        """Length of :meth:`features` (the trained head's input)."""
-        return 2 * self.encoder.dim + 1 + N_SCORE_BLOCKS * len(self.labels)
+        """Length of :meth:`features` (the head's input)."""
+        return self.layout.n_features
 
     @property
     def is_zero_shot(self) -> bool:
@@ -199,8 +212,14 @@ class RoleClassifier:
         if self._encoder is None:
             c = self.config
             path = None if c.backbone == "bundled" else c.backbone
-            self._encoder = Encoder(
-                path, c.window_tokens, c.max_windows, c.max_chars, c.batch_size, c.adapter or None
+            self._encoder = make_encoder(
+                self.backend,
+                path,
+                c.window_tokens,
+                c.max_windows,
+                c.max_chars,
+                c.batch_size,
+                c.adapter or None,
             )
         return self._encoder
 
@@ -209,11 +228,20 @@ class RoleClassifier:
         so one :meth:`encode` serves them all (``evaluate`` uses this to encode once)."""
         c = self.config
         tax = json.dumps(self.taxonomy.to_dict(), sort_keys=True)
-        return (c.backbone, c.adapter, c.window_tokens, c.max_windows, c.max_chars, tax)
+        return (
+            self.backend,
+            c.backbone,
+            c.adapter,
+            c.window_tokens,
+            c.max_windows,
+            c.max_chars,
+            tax,
+        )
 
     def share_encoder(self, other: RoleClassifier) -> None:
         """Use ``other``'s loaded backbone (same backbone and adapter) instead of loading it again."""
-        if (other.config.backbone, other.config.adapter) != (
+        if (other.backend, other.config.backbone, other.config.adapter) != (
+            self.backend,
             self.config.backbone,
             self.config.adapter,
         ):
@@ -299,14 +327,34 @@ class RoleClassifier:
         self._prototypes = None
 
     def _role_prototypes(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """Embeddings of each role's titles and work phrases (computed once)."""
+        """Embeddings of each role's titles and work phrases: computed once, and on the ONNX
+        backend saved with the model and cached by content hash, never recomputed per call."""
         if self._prototypes is None:
-            titles, phrases = [], []
-            for role in self.taxonomy.roles:
-                titles.append(self.encoder.embed(list(role.titles) or [role.name]))
-                phrases.append(self.encoder.embed(role.phrases()))
-            self._prototypes = (titles, phrases)
+            key = self.prototype_key()
+            files = [] if key is None else _prototype_files(self.source, key)
+            for file in files:
+                self._prototypes = self._prototypes or _read_prototypes(file, key)
+            if self._prototypes is None:
+                titles, phrases = [], []
+                for role in self.taxonomy.roles:
+                    titles.append(self.encoder.embed(list(role.titles) or [role.name]))
+                    phrases.append(self.encoder.embed(role.phrases()))
+                self._prototypes = (titles, phrases)
+                if files:
+                    _write_prototypes(files[-1], key, self._prototypes)  # the cache folder
         return self._prototypes
+
+    def prototype_key(self) -> str | None:
+        """What the role embeddings depend on (encoder file, window size, taxonomy), hashed;
+        None on the torch backend, where they are recomputed (it trains and fine-tunes)."""
+        onnx_path = getattr(self.encoder, "onnx_path", None)
+        if onnx_path is None:
+            return None
+        import hashlib
+
+        tax = json.dumps(self.taxonomy.to_dict(), sort_keys=True)
+        text = f"{Path(onnx_path).stem}|{self.config.window_tokens}|{tax}"
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
     # -- scoring ----------------------------------------------------------------------------
     def score_components(self, enc: Encoded) -> dict[str, np.ndarray]:
@@ -341,64 +389,44 @@ class RoleClassifier:
         return out
 
     def features(self, enc: Encoded) -> np.ndarray:
-        """The trained head's input.
+        """The head's input for one posting, laid out by :class:`FeatureLayout`.
 
         [title embedding, has_title, mean window embedding, then the six
         :meth:`score_components`]: ``2 * dim + 1 + 6 * len(labels)`` numbers.
         """
-        dim = self.encoder.dim
-        has_title = enc.title is not None
-        title = enc.title if has_title else np.zeros(dim, dtype=np.float32)
         if len(enc.windows):
             mean = enc.windows.mean(axis=0)
             mean = mean / max(float(np.linalg.norm(mean)), 1e-9)
         else:
-            mean = np.zeros(dim, dtype=np.float32)
-        parts = self.score_components(enc)
-        return np.concatenate([title, [float(has_title)], mean, *parts.values()]).astype(np.float32)
+            mean = np.zeros(self.encoder.dim, dtype=np.float32)
+        return self.layout.assemble(enc.title, mean, self.score_components(enc))
+
+    def feature_matrix(self, encoded: Sequence[Encoded]) -> np.ndarray:
+        """:meth:`features` of many postings, one row each (float32, (n, n_features))."""
+        if not encoded:
+            return np.zeros((0, self.n_features), dtype=np.float32)
+        return np.stack([self.features(e) for e in encoded])
 
     def zero_shot_head(self) -> dict[str, np.ndarray]:
-        """The zero-shot scorer written as a linear head over :meth:`features`.
-
-        Zero-shot logits are a weighted sum of the score blocks, so they are ``features @ W.T``
-        for this ``W``; training can start from it and stay close to it.
-        """
+        """The zero-shot scorer as a head over :meth:`features` (fixed weights, see
+        :meth:`FeatureLayout.zero_shot_head`); training starts from it and stays close to it."""
         c = self.config
-        n, dim = len(self.labels), self.encoder.dim
-        weights = [
-            c.title_weight,
-            c.desc_weight,
-            c.desc_title_weight,
-            c.mention_weight,
-            c.keyword_weight,
-            c.title_keyword_weight,
-        ]
-        w = np.zeros((n, self.n_features))
-        start = 2 * dim + 1
-        for k, weight in enumerate(weights):
-            w[:, start + k * n : start + (k + 1) * n] = np.eye(n) * weight
-        return {"weight": w / c.zero_shot_temperature, "bias": np.zeros(n)}
+        weights = {block: getattr(c, field) for block, field in ZERO_SHOT_WEIGHTS.items()}
+        return self.layout.zero_shot_head(weights, c.zero_shot_temperature)
+
+    def active_head(self) -> dict[str, np.ndarray]:
+        """The head that decides: the trained one, or the zero-shot one."""
+        return self.head if self.head is not None else self.zero_shot_head()
+
+    def logits_from_features(self, x: np.ndarray) -> np.ndarray:
+        """Raw scores (n, L) of feature rows under :meth:`active_head` (before calibration)."""
+        head = self.active_head()
+        x = np.asarray(x, dtype=np.float64).reshape(-1, self.n_features)
+        return x @ head["weight"].T.astype(np.float64) + head["bias"].astype(np.float64)
 
     def logits(self, encoded: Sequence[Encoded]) -> np.ndarray:
-        """Raw scores (n, L) before the temperature: head outputs, or zero-shot similarities."""
-        c = self.config
-        if self.head is None:
-            rows = []
-            for enc in encoded:
-                parts = self.score_components(enc)
-                rows.append(
-                    c.title_weight * parts["title"]
-                    + c.desc_weight * parts["desc_phrases"]
-                    + c.desc_title_weight * parts["desc_titles"]
-                    + c.mention_weight * parts["mentions"]
-                    + c.keyword_weight * parts["keywords"]
-                    + c.title_keyword_weight * parts["title_keywords"]
-                )
-            return np.array(rows, dtype=np.float64).reshape(len(encoded), len(self.labels))
-        if not encoded:
-            return np.zeros((0, len(self.labels)))
-        x = np.stack([self.features(e) for e in encoded]).astype(np.float64)
-        return x @ self.head["weight"].T.astype(np.float64) + self.head["bias"].astype(np.float64)
+        """Raw scores (n, L) of encoded postings: the one scoring path (prediction, evidence)."""
+        return self.logits_from_features(self.feature_matrix(encoded))
 
     def proba_from_logits(self, z: np.ndarray, has_title: np.ndarray | None = None) -> np.ndarray:
         """Softmax of raw scores divided by the temperature (calibrated for a trained head).
@@ -408,8 +436,8 @@ class RoleClassifier:
         """
         z = np.asarray(z, dtype=np.float64).reshape(-1, len(self.labels))
         c = self.config
-        if self.head is None:
-            temperature = np.full(len(z), c.zero_shot_temperature)
+        if self.head is None:  # the zero-shot head's weights are already divided by it
+            temperature = np.ones(len(z))
         else:
             plain = c.temperature_description_only or c.temperature
             titled = np.ones(len(z), bool) if has_title is None else np.asarray(has_title, bool)
@@ -421,8 +449,8 @@ class RoleClassifier:
 
     def proba_from_encoded(self, encoded: Sequence[Encoded]) -> np.ndarray:
         """Calibrated probabilities (n, L) for encoded postings."""
-        has_title = np.array([e.title is not None for e in encoded], dtype=bool)
-        return self.proba_from_logits(self.logits(encoded), has_title)
+        x = self.feature_matrix(encoded)
+        return self.proba_from_logits(self.logits_from_features(x), self.layout.titled(x))
 
     def decide(self, proba: np.ndarray) -> np.ndarray:
         """Label indices from probabilities, applying the Other threshold."""
@@ -435,35 +463,45 @@ class RoleClassifier:
 
     # -- public API -------------------------------------------------------------------------
     def predict_proba(
-        self, texts: PostingLike | Sequence[PostingLike], titles: Sequence[str | None] | None = None
+        self,
+        texts: PostingLike | Sequence[PostingLike],
+        titles: Sequence[str | None] | None = None,
+        *,
+        title: str | None = None,
     ) -> np.ndarray:
         """Probabilities over :attr:`labels`, one row per posting (rows sum to 1).
 
         Args:
             texts: one description / :class:`Posting`, or a list of them.
             titles: optional titles, one per text (ignored for Posting inputs).
+            title: the title of a single posting (``texts`` one string).
 
         Example:
             >>> clf.predict_proba("Run our model serving on KServe.").shape  # doctest: +SKIP
             (1, 8)
         """
-        postings = _as_postings(texts, titles)
+        postings = _as_postings(texts, titles, title)
         return self.proba_from_encoded(self.encode(postings))
 
     @overload
-    def predict(self, texts: PostingLike, titles: None = None) -> str: ...
+    def predict(
+        self, texts: PostingLike, titles: None = None, *, title: str | None = None
+    ) -> str: ...
     @overload
     def predict(
         self, texts: Sequence[PostingLike], titles: Sequence[str | None] | None = None
     ) -> list[str]: ...
-    def predict(self, texts, titles=None):  # type: ignore[no-untyped-def]
+    def predict(self, texts, titles=None, *, title=None):  # type: ignore[no-untyped-def]
         """The label of each posting; a single input gives a single label.
 
         Example:
             >>> clf.predict("Own the MLflow model registry and KServe rollouts.")  # doctest: +SKIP
             'MLOps Engineer'
+            >>> clf.predict("You will own our serving stack.", title="MLOps Engineer")  # doctest: +SKIP
+            'MLOps Engineer'
         """
-        labels = [self.labels[i] for i in self.decide(self.predict_proba(texts, titles))]
+        proba = self.predict_proba(texts, titles, title=title)
+        labels = [self.labels[i] for i in self.decide(proba)]
         return labels[0] if isinstance(texts, (str, Posting)) else labels
 
     def classify(
@@ -472,6 +510,8 @@ class RoleClassifier:
         titles: Sequence[str | None] | None = None,
         top_k: int = 3,
         evidence: int = 3,
+        *,
+        title: str | None = None,
     ) -> Prediction | list[Prediction]:
         """Full answers: label, confidence, runner-ups and the sentences behind the decision.
 
@@ -485,47 +525,63 @@ class RoleClassifier:
             ('AI Engineer', 'We ship RAG over pgvector.')
         """
         single = isinstance(texts, (str, Posting))
-        postings = _as_postings(texts, titles)
+        postings = _as_postings(texts, titles, title)
         encoded = self.encode(postings)
         proba = self.proba_from_encoded(encoded)
         idx = self.decide(proba)
+        quotes = self.evidence(encoded, idx, proba, evidence) if evidence else [[]] * len(idx)
         out = []
         for i, enc in enumerate(encoded):
             scores = {lab: float(p) for lab, p in zip(self.labels, proba[i])}
             label = self.labels[idx[i]]
             ranked = sorted(scores.items(), key=lambda kv: -kv[1])
             runner_ups = [(k, v) for k, v in ranked if k != label][:top_k]
-            quotes = self._evidence(enc, int(idx[i]), proba[i], evidence) if evidence else []
-            out.append(Prediction(label, scores[label], scores, runner_ups, quotes, enc.truncated))
+            out.append(
+                Prediction(label, scores[label], scores, runner_ups, quotes[i], enc.truncated)
+            )
         return out[0] if single else out
 
-    def _evidence(self, enc: Encoded, label: int, proba: np.ndarray, n: int) -> list[str]:
-        """The ``n`` sentences that most support ``label`` over the runner-up.
+    def evidence(
+        self, encoded: Sequence[Encoded], labels: np.ndarray, proba: np.ndarray, n: int = 3
+    ) -> list[list[str]]:
+        """Per posting, up to ``n`` of its sentences that most support its label, best first.
 
-        Each sentence is scored like a one-sentence description (similarity to the role's work
-        phrases and titles, the role's titles and keywords it names, with the zero-shot weights);
-        its support is its score for ``label`` minus its score for the runner-up. Sentences with
-        less than a quarter of the best support are left out (boilerplate rarely survives).
+        Each sentence is scored by the model's own head as if it were a one-sentence description
+        (its embedding, its score blocks, the role words it uses), so the evidence explains the
+        head that decided. Its support is its logit for the label minus its logit for the
+        posting's runner-up role. Only sentences with positive support are returned (possibly
+        none), and of those only the ones with at least a quarter of the best support, so
+        boilerplate rarely survives. All postings' sentences are embedded in one pass.
+
+        Args:
+            encoded: postings as :meth:`encode` returned them.
+            labels: the decided label index of each posting.
+            proba: their probabilities (the runner-up is the most probable other label).
         """
-        sentences = list(dict.fromkeys(s for win in enc.window_sentences for s in win))
-        sentences = [s for s in sentences if len(s.split()) >= 4][:400]
-        if not sentences:
-            return []
-        c = self.config
-        emb = self.encoder.embed(sentences)
-        titles, phrases = self._role_prototypes()
-        score = c.desc_weight * np.stack([(emb @ p.T).max(axis=1) for p in phrases], axis=1)
-        score += c.desc_title_weight * np.stack([(emb @ t.T).max(axis=1) for t in titles], axis=1)
-        for s_i, sentence in enumerate(sentences):
-            lex = self.lexical("", sentence)
-            score[s_i] += c.mention_weight * lex["mentions"] + c.keyword_weight * lex["keywords"]
-        others = [j for j in np.argsort(-proba) if j != label]
-        rival = int(others[0]) if others else label
-        support = score[:, label] - score[:, rival]
-        order = np.argsort(-support)[:n]
-        best = float(support[order[0]])
-        keep = [sentences[i] for i in order if support[i] > 0 and support[i] >= 0.25 * best]
-        return keep or [sentences[order[0]]]
+        per_posting = []
+        for enc in encoded:
+            sents = dict.fromkeys(s for win in enc.window_sentences for s in win)
+            per_posting.append([s for s in sents if len(s.split()) >= 4][:400])
+        flat = [s for sents in per_posting for s in sents]
+        emb = self.encoder.embed(flat)
+        one_sentence = [
+            Encoded(None, emb[i : i + 1], [[sent]], self.lexical("", sent))
+            for i, sent in enumerate(flat)
+        ]
+        z = self.logits(one_sentence)
+        out, pos = [], 0
+        for sents, label, p in zip(per_posting, labels, proba):
+            rows = z[pos : pos + len(sents)]
+            pos += len(sents)
+            rivals = [j for j in np.argsort(-p, kind="stable") if j != label]
+            if not sents or not rivals:
+                out.append([])
+                continue
+            support = rows[:, label] - rows[:, rivals[0]]
+            order = [i for i in np.argsort(-support, kind="stable")[:n] if support[i] > 0]
+            best = float(support[order[0]]) if order else 0.0
+            out.append([sents[i] for i in order if support[i] >= 0.25 * best])
+        return out
 
     # -- persistence ------------------------------------------------------------------------
     def save_pretrained(self, path: str | Path, model_card: str | None = None) -> None:
@@ -543,8 +599,7 @@ class RoleClassifier:
             self.encoder.save_adapter(path / "adapter")  # LoRA on the bundled backbone: small
             config["adapter"] = "adapter"
         elif self.config.backbone != "bundled":  # a custom or fine-tuned backbone travels along
-            self.encoder.model.save_pretrained(str(path / "backbone"))  # adapters merged in
-            self.encoder.tokenizer.save_pretrained(str(path / "backbone"))
+            _save_backbone(self.encoder, path / "backbone")
             config["backbone"] = "backbone"
             config["adapter"] = ""
         data = {
@@ -563,6 +618,9 @@ class RoleClassifier:
             )
         if model_card is not None:
             (path / "README.md").write_text(model_card, encoding="utf-8")
+        key = self.prototype_key() if self._encoder is not None else None
+        if key is not None:  # role embeddings for this ONNX build, so loading needs no pass
+            _write_prototypes(path / PROTOTYPES_NAME, key, self._role_prototypes())
 
     @classmethod
     def from_pretrained(
@@ -600,7 +658,75 @@ class RoleClassifier:
                 f"{path} was trained on labels {saved_tax.labels}; a taxonomy with labels "
                 f"{taxonomy.labels} needs the zero-shot model or retraining"
             )
-        return cls(taxonomy or saved_tax, config, head, data.get("metadata", {}), backend=backend)
+        clf = cls(taxonomy or saved_tax, config, head, data.get("metadata", {}), backend=backend)
+        clf.source = path
+        return clf
+
+
+def _prototype_files(source: Path | None, key: str) -> list[Path]:
+    """Where role embeddings may be found: the model's folder, then the cache folder (last)."""
+    from .onnx_backend import CacheError, cache_dir
+
+    out = [source / PROTOTYPES_NAME] if source is not None else []
+    try:
+        out.append(cache_dir() / "prototypes" / f"{key}.safetensors")
+    except CacheError:
+        pass
+    return out
+
+
+def _read_prototypes(
+    file: Path, key: str | None
+) -> tuple[list[np.ndarray], list[np.ndarray]] | None:
+    """Role embeddings saved for ``key``; None when absent, unreadable or for another key."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(file), framework="np") as f:
+            meta = f.metadata() or {}
+            if meta.get("key") != key:
+                return None
+            n = int(meta["roles"])
+            return (
+                [f.get_tensor(f"titles.{i}") for i in range(n)],
+                [f.get_tensor(f"phrases.{i}") for i in range(n)],
+            )
+    except Exception:  # missing, corrupt or of another format: recomputed
+        return None
+
+
+def _write_prototypes(
+    file: Path, key: str | None, protos: tuple[list[np.ndarray], list[np.ndarray]]
+) -> None:
+    """Save role embeddings atomically; a cache that cannot be written is skipped."""
+    import os
+
+    from safetensors.numpy import save_file
+
+    titles, phrases = protos
+    tensors = {f"titles.{i}": t for i, t in enumerate(titles)}
+    tensors.update({f"phrases.{i}": p for i, p in enumerate(phrases)})
+    tmp = file.with_name(f"{file.name}.{os.getpid()}.tmp")
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        save_file(tensors, str(tmp), metadata={"key": str(key), "roles": str(len(titles))})
+        os.replace(tmp, file)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+
+
+def _save_backbone(encoder: Encoder, folder: Path) -> None:
+    """A torch backbone is saved as it is in memory (fine-tuned weights, adapters merged in);
+    an ONNX encoder's backbone is the unchanged source folder, copied."""
+    import shutil
+
+    from .encoder import TorchEncoder
+
+    if isinstance(encoder, TorchEncoder):
+        encoder.model.save_pretrained(str(folder))
+        encoder.tokenizer.save_pretrained(str(folder))
+    elif encoder.path.resolve() != folder.resolve():
+        shutil.copytree(encoder.path, folder, dirs_exist_ok=True)
 
 
 def _words(text: str) -> str:
@@ -608,8 +734,14 @@ def _words(text: str) -> str:
 
 
 def _as_postings(
-    texts: PostingLike | Sequence[PostingLike], titles: Sequence[str | None] | None
+    texts: PostingLike | Sequence[PostingLike],
+    titles: Sequence[str | None] | None,
+    title: str | None = None,
 ) -> list[Posting]:
+    if title is not None:
+        if not isinstance(texts, str) or titles is not None:
+            raise ValueError("title= is for one posting given as a string; use titles= for a list")
+        titles = [title]
     items = [texts] if isinstance(texts, (str, Posting)) else list(texts)
     if titles is not None and len(titles) != len(items):
         raise ValueError(f"got {len(items)} texts but {len(titles)} titles")

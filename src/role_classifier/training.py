@@ -35,7 +35,8 @@ from typing import Any
 import numpy as np
 
 from .data import DataError, csv_header, read_labelled_csv
-from .model import N_SCORE_BLOCKS, Encoded, ModelConfig, RoleClassifier
+from .features import FeatureLayout
+from .model import Encoded, ModelConfig, RoleClassifier
 from .taxonomy import Taxonomy, load_taxonomy
 from .text import Posting
 
@@ -100,6 +101,10 @@ class TrainConfig:
     finetune_lora_rank: int = 0
     """train a LoRA adapter of this rank instead of every backbone weight (0: full fine-tune);
     the adapter is what is saved (2.6 MB at rank 16) instead of the whole 90 MB backbone."""
+    backend: str = "torch"
+    """the encoder whose features the head is fitted on: 'torch' (fp32) or 'onnx' (int8, what
+    `classify` and `label-csv` use by default). The shipped head is fitted on torch features and
+    measured on both (README, Results). Fine-tuning always runs on torch."""
     window_tokens: int = 128
     """word-pieces per description window."""
     max_windows: int = 32
@@ -114,6 +119,8 @@ class TrainConfig:
             )
         if self.calibration == "cross-val" and self.calibration_folds < 2:
             raise ValueError(f"calibration_folds must be at least 2, got {self.calibration_folds}")
+        if self.backend not in ("onnx", "torch"):
+            raise ValueError(f"backend must be onnx or torch, got '{self.backend}'")
         if self.finetune_epochs > 0 and self.calibration == "cross-val":
             raise ValueError(
                 "fine-tuning (finetune_epochs > 0) needs calibration: dev, so that the "
@@ -262,23 +269,21 @@ def feature_matrix(
     clf: RoleClassifier, encoded: Sequence[Encoded], with_title: bool = True
 ) -> np.ndarray:
     """Head inputs for encoded postings; ``with_title=False`` drops every title."""
-    rows = []
-    for enc in encoded:
-        view = enc if with_title else dataclasses.replace(enc, title=None)
-        rows.append(clf.features(view))
-    return np.stack(rows)
+    views = encoded if with_title else [dataclasses.replace(e, title=None) for e in encoded]
+    return clf.feature_matrix(views)
 
 
 def fit_head(
     x: np.ndarray,
     y: np.ndarray,
-    n_labels: int,
+    layout: FeatureLayout,
     config: TrainConfig,
     anchor: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Fit a standardised, class-balanced multinomial logistic regression.
 
     Args:
+        layout: where the embeddings and score blocks sit in ``x`` (:attr:`RoleClassifier.layout`).
         anchor: raw-space weights (L, F) the L2 penalty pulls towards instead of zero (the
             zero-shot scorer, :meth:`RoleClassifier.zero_shot_head`): with little data the
             head stays the zero-shot model, and it moves away only where the data insist.
@@ -289,11 +294,10 @@ def fit_head(
     mean = x.mean(axis=0)
     std = x.std(axis=0)
     std[std < 1e-6] = 1.0
-    # features(): [title emb (dim), has_title, mean window emb (dim), score blocks]
-    dim = (x.shape[1] - 1 - N_SCORE_BLOCKS * n_labels) // 2
+    n_labels = layout.n_labels
     scale = np.ones(x.shape[1])
-    scale[:dim] = config.title_embedding_scale
-    scale[dim + 1 : 2 * dim + 1] = config.embedding_scale
+    scale[layout.title_embedding] = config.title_embedding_scale
+    scale[layout.mean_embedding] = config.embedding_scale
     std = std / np.maximum(scale, 1e-12)
     std[scale == 0] = np.inf  # weights of a block scaled to 0 come out exactly 0
     xs = (x - mean) / std
@@ -411,7 +415,8 @@ def train(
         max_windows=config.max_windows,
         batch_size=config.batch_size,
     )
-    clf = RoleClassifier(taxonomy, model_config)
+    backend = "torch" if config.finetune_epochs > 0 else config.backend
+    clf = RoleClassifier(taxonomy, model_config, backend=backend)
     label_index = {name: i for i, name in enumerate(clf.labels)}
     y = np.array([label_index[name] for name in data.labels])
 
@@ -461,9 +466,10 @@ def train(
         feature_matrix(clf, encoded, with_title=True),
         feature_matrix(clf, encoded, with_title=False) if config.description_only_view else None,
         y,
+        clf.layout,
     )
     anchor = clf.zero_shot_head()["weight"] if config.anchor_zero_shot else None
-    fit = partial(fit_head, n_labels=len(clf.labels), config=config, anchor=anchor)
+    fit = partial(fit_head, layout=clf.layout, config=config, anchor=anchor)
 
     held_out = None
     if config.calibration == "dev":
@@ -483,7 +489,8 @@ def train(
     held_out_metrics = None
     if held_out is not None:
         titled, plain = held_out.titled, ~held_out.titled
-        clf.config.temperature = fit_temperature(held_out.logits[titled], held_out.y[titled])
+        if titled.any():
+            clf.config.temperature = fit_temperature(held_out.logits[titled], held_out.y[titled])
         if plain.any():
             clf.config.temperature_description_only = fit_temperature(
                 held_out.logits[plain], held_out.y[plain]
@@ -528,6 +535,7 @@ class _Views:
     titled: np.ndarray
     plain: np.ndarray | None
     y: np.ndarray
+    layout: FeatureLayout
 
     def stack(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Training matrix and labels for ``rows``: both views stacked."""
@@ -536,10 +544,10 @@ class _Views:
         return np.vstack([self.titled[rows], self.plain[rows]]), np.tile(self.y[rows], 2)
 
     def logits(self, head: dict[str, np.ndarray], rows: np.ndarray) -> _HeldOut:
-        """``head``'s scores for ``rows`` in every view."""
+        """``head``'s scores for ``rows`` in every view; a row counts as titled by the same rule
+        as at prediction time (:meth:`FeatureLayout.titled`: it has a title), not by its view."""
         x, y = self.stack(rows)
-        titled = np.arange(len(y)) < len(rows)
-        return _HeldOut(x @ head["weight"].T + head["bias"], y, titled)
+        return _HeldOut(x @ head["weight"].T + head["bias"], y, self.layout.titled(x))
 
 
 def _folds(
@@ -589,6 +597,6 @@ def _token_docs(
     out = []
     for p, w in zip(postings, windows):
         title = clean_text(p.title or "").replace("\n", " ")
-        ids = enc.tokenizer(title, add_special_tokens=False)["input_ids"] if title else None
+        ids = enc.tokenize([title])[0] if title else None
         out.append((ids[: enc.window_tokens - 2] if ids else None, w.ids))
     return out

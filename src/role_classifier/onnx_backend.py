@@ -1,0 +1,266 @@
+"""The default inference backend: the backbone as int8 ONNX, run by ONNX Runtime, no torch.
+
+:class:`OnnxEncoder` windows and batches exactly like the torch encoder (it shares
+:class:`role_classifier.encoder.Encoder`), tokenises with the ``tokenizers`` library and runs an
+int8 export of the same weights. Nothing on this path imports torch or transformers.
+
+Where the ONNX file comes from: it is built from the installed weights (never downloaded) by
+:mod:`role_classifier.onnx_export` in a separate process, once, and kept in a cache folder:
+``$ROLE_CLASSIFIER_CACHE``, else the platform's user cache folder (``~/.cache/role-classifier``
+on Linux). Its name is a hash of the weights (and any LoRA adapter), the export settings and the
+exporting library versions, so a changed backbone or setting gets a file of its own. Next to each
+``KEY.onnx`` a ``KEY.json`` records its SHA-256; a file that does not match (half-written,
+truncated, edited) is rebuilt, never used. ``scripts/setup.sh`` builds the default one.
+
+Example:
+    >>> enc = OnnxEncoder()  # doctest: +SKIP
+    >>> enc.embed(["MLOps Engineer"]).shape  # doctest: +SKIP
+    (1, 384)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from .encoder import ADAPTER_WEIGHTS, Encoder, bundled_backbone_path, mean_pool_np
+from .threads import current_workers
+
+__all__ = ["CacheError", "OnnxEncoder", "cache_dir", "onnx_model_path"]
+
+CACHE_ENV = "ROLE_CLASSIFIER_CACHE"
+_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "config.json", "tokenizer.json")
+_ADAPTER_FILES = (ADAPTER_WEIGHTS, "adapter_config.json")
+
+
+class CacheError(RuntimeError):
+    """The ONNX file can be neither found nor built; the message says which folder to set."""
+
+
+def _warn(message: str) -> None:
+    print(f"role-classifier: {message}", file=sys.stderr, flush=True)
+
+
+def cache_dir() -> Path:
+    """The folder for built ONNX files: ``$ROLE_CLASSIFIER_CACHE`` or the user cache folder.
+
+    A folder that cannot be created or written to falls back to a folder in the system's
+    temporary directory, with a warning naming ``ROLE_CLASSIFIER_CACHE``.
+    """
+    configured = os.environ.get(CACHE_ENV)
+    if configured:
+        wanted = Path(configured).expanduser()
+    else:
+        from platformdirs import user_cache_dir
+
+        wanted = Path(user_cache_dir("role-classifier", appauthor=False))
+    if _writable(wanted):
+        return wanted
+    fallback = Path(tempfile.gettempdir()) / f"role-classifier-cache-{os.getuid()}"
+    if _writable(fallback):
+        _warn(
+            f"cannot write to the cache folder {wanted}; using {fallback} instead "
+            f"(set {CACHE_ENV} to a writable folder to keep the built model)"
+        )
+        return fallback
+    raise CacheError(
+        f"no writable cache folder ({wanted} and {fallback} both failed): set {CACHE_ENV} "
+        "to a writable folder"
+    )
+
+
+def _writable(folder: Path) -> bool:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".probe-"):
+            pass
+        return True
+    except OSError:
+        return False
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
+def export_key(source: Path, adapter: Path | None = None) -> str:
+    """The cache key: a hash of the weights, the adapter, the export settings and versions.
+
+    Example:
+        >>> export_key(bundled_backbone_path())[:12]  # doctest: +SKIP
+        '3f1c0e9a7b21'
+    """
+    from .onnx_export import EXPORT_SETTINGS
+
+    h = hashlib.sha256(json.dumps(EXPORT_SETTINGS, sort_keys=True).encode())
+    for lib in ("torch", "onnx", "onnxruntime"):
+        try:
+            h.update(f"{lib}={metadata.version(lib)};".encode())
+        except metadata.PackageNotFoundError:
+            h.update(f"{lib}=none;".encode())
+    folders = [(source, _WEIGHT_FILES)] + ([(adapter, _ADAPTER_FILES)] if adapter else [])
+    for folder, names in folders:
+        for name in names:
+            file = folder / name
+            if file.is_file():
+                h.update(f"{name}:{_file_digest(file)};".encode())
+    return h.hexdigest()[:32]
+
+
+def _file_digest(path: Path) -> str:
+    """SHA-256 of a file, remembered per (path, size, mtime) so a cold start does not rehash."""
+    st = path.stat()
+    memo_key = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}"
+    try:
+        memo_file = cache_dir() / "digests.json"
+    except CacheError:
+        return _sha256(path)
+    try:
+        memo = json.loads(memo_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        memo = {}
+    if memo_key not in memo:
+        memo[memo_key] = _sha256(path)
+        tmp = memo_file.with_name(f"{memo_file.name}.{os.getpid()}.tmp")
+        try:
+            tmp.write_text(json.dumps(memo, indent=1), encoding="utf-8")
+            os.replace(tmp, memo_file)
+        except OSError:
+            pass
+    return memo[memo_key]
+
+
+def _valid(onnx_file: Path, record: Path) -> bool:
+    try:
+        saved = json.loads(record.read_text(encoding="utf-8"))
+        return onnx_file.stat().st_size == saved["size"] and _sha256(onnx_file) == saved["sha256"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
+def onnx_model_path(source: str | Path | None = None, adapter: str | Path | None = None) -> Path:
+    """The int8 ONNX file for a backbone, built (once, in a subprocess) if not cached and valid.
+
+    Args:
+        source: a transformers directory; None for the bundled all-MiniLM-L6-v2.
+        adapter: a LoRA adapter directory merged into it before export.
+
+    Raises:
+        CacheError: no cache folder can be written, or the export failed.
+
+    Example:
+        >>> onnx_model_path().suffix  # doctest: +SKIP
+        '.onnx'
+    """
+    source = Path(source) if source is not None else bundled_backbone_path()
+    adapter = Path(adapter) if adapter else None
+    folder = cache_dir()
+    key = export_key(source, adapter)
+    onnx_file, record = folder / f"{key}.onnx", folder / f"{key}.json"
+    if onnx_file.exists() and _valid(onnx_file, record):
+        return onnx_file
+    if onnx_file.exists() or record.exists():
+        _warn(f"the cached ONNX model {onnx_file} is incomplete or corrupt; rebuilding it")
+    _warn(f"building the int8 ONNX model from {source} (once, about half a minute) in {folder}")
+    tmp = folder / f"{key}.{os.getpid()}.building.onnx"
+    cmd = [sys.executable, "-m", "role_classifier.onnx_export", str(source), str(tmp)]
+    if adapter is not None:
+        cmd += ["--adapter", str(adapter)]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0 or not tmp.is_file():
+        tmp.unlink(missing_ok=True)
+        tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise CacheError(f"building the ONNX model failed: {tail[0]}")
+    info = {"sha256": _sha256(tmp), "size": tmp.stat().st_size, "source": str(source)}
+    os.replace(tmp, onnx_file)
+    rec_tmp = record.with_name(f"{record.name}.{os.getpid()}.tmp")
+    rec_tmp.write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
+    os.replace(rec_tmp, record)
+    return onnx_file
+
+
+class OnnxEncoder(Encoder):
+    """The int8 ONNX Runtime encoder (``--backend onnx``, the default for inference).
+
+    Same arguments as :class:`role_classifier.encoder.TorchEncoder`; the ONNX file is found or
+    built by :func:`onnx_model_path`. ONNX Runtime uses as many intra-op threads as
+    :func:`role_classifier.threads.current_workers` says when the encoder is created.
+
+    Example:
+        >>> OnnxEncoder().embed(["AI Engineer", "Nurse"]).shape  # doctest: +SKIP
+        (2, 384)
+    """
+
+    backend = "onnx"
+
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        window_tokens: int = 128,
+        max_windows: int = 32,
+        max_chars: int = 60_000,
+        batch_size: int = 32,
+        adapter: str | Path | None = None,
+    ) -> None:
+        super().__init__(window_tokens, max_windows, max_chars, batch_size)
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        self.path = Path(path) if path is not None else bundled_backbone_path()
+        self.onnx_path = onnx_model_path(self.path, adapter)
+        self.tokenizer = Tokenizer.from_file(str(self.path / "tokenizer.json"))
+        self.tokenizer.no_truncation()
+        self.tokenizer.no_padding()
+        config = json.loads((self.path / "config.json").read_text(encoding="utf-8"))
+        self.dim = int(config["hidden_size"])
+        self.special_ids = self._special_ids()
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = current_workers()
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.log_severity_level = 3
+        self.session = ort.InferenceSession(
+            str(self.onnx_path), options, providers=["CPUExecutionProvider"]
+        )
+        self._inputs = {i.name for i in self.session.get_inputs()}
+
+    def _special_ids(self) -> tuple[int, int, int]:
+        names = {"cls_token": "[CLS]", "sep_token": "[SEP]", "pad_token": "[PAD]"}
+        special = self.path / "special_tokens_map.json"
+        if special.is_file():
+            saved = json.loads(special.read_text(encoding="utf-8"))
+            for k in names:
+                v = saved.get(k)
+                names[k] = v["content"] if isinstance(v, dict) else (v or names[k])
+        ids = [
+            self.tokenizer.token_to_id(names[k]) for k in ("cls_token", "sep_token", "pad_token")
+        ]
+        if ids[0] is None or ids[1] is None:
+            raise ValueError(
+                f"{self.path}: the tokenizer has no {names['cls_token']} or {names['sep_token']}"
+            )
+        return ids[0], ids[1], ids[2] or 0
+
+    def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
+        return [e.ids for e in self.tokenizer.encode_batch(list(texts), add_special_tokens=False)]
+
+    def _forward(self, seqs: list[list[int]]) -> np.ndarray:
+        input_ids, mask = self._batch_arrays(seqs)
+        feeds = {"input_ids": input_ids, "attention_mask": mask}
+        if "token_type_ids" in self._inputs:
+            feeds["token_type_ids"] = np.zeros_like(input_ids)
+        hidden = self.session.run(None, feeds)[0]
+        return mean_pool_np(hidden, mask)
