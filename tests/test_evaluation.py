@@ -519,7 +519,7 @@ def test_cli_json_to_stdout(postings_csv: Path) -> None:
         ),
         (["--label-column", "role", "--filter", "split"], "COLUMN=VALUE"),
         (["--label-column", "role", "-m", "tfidf-baseline"], "needs --baseline-train"),
-        (["--label-column", "role", "-m", "/no/such/model"], "not a saved role-classifier model"),
+        (["--label-column", "role", "-m", "/no/such/model"], "unknown model '/no/such/model'"),
     ],
 )
 def test_cli_bad_input_exits_2(postings_csv: Path, args: list[str], needle: str) -> None:
