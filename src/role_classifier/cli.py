@@ -425,6 +425,7 @@ def evaluate_cli(
     from .evaluation import label_csv_command
 
     extra = ("--taxonomy", str(taxonomy)) if taxonomy is not None else ()
+    extra += ("--backend", backend) if backend != "onnx" else ()  # the same scores
     for m in results:
         command = label_csv_command(m, *extra)
         if command:
