@@ -1,0 +1,158 @@
+"""The ONNX Runtime backend: export, cache, fallbacks, agreement with torch, no torch import."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from role_classifier.model import ModelConfig, RoleClassifier
+from role_classifier.onnx_backend import cache_dir, onnx_model_path
+
+ROOT = Path(__file__).resolve().parents[1]
+ADS = [
+    "We build rag pipelines with a vector database and llm apis for our product.",
+    "Train machine learning models in pytorch. " * 30,
+    "Nurse wanted for a night shift.",
+]
+
+
+@pytest.fixture(scope="module")
+def tiny_onnx(tiny_config: ModelConfig) -> RoleClassifier:
+    return RoleClassifier(config=tiny_config, backend="onnx")
+
+
+def test_onnx_embeddings_agree_with_torch(
+    tiny_onnx: RoleClassifier, tiny_zero_shot: RoleClassifier
+) -> None:
+    fast, exact = tiny_onnx.encoder, tiny_zero_shot.encoder
+    texts = [*ADS, "model serving on kubernetes", "prompt engineer"]
+    assert fast.tokenize(texts) == exact.tokenize(texts)  # the same word-pieces
+    docs = fast.windows_many(texts)
+    assert [d.ids for d in docs] == [d.ids for d in exact.windows_many(texts)]
+    a = np.vstack(fast.embed_windows(docs))
+    b = np.vstack(exact.embed_windows(docs))
+    assert a.shape == b.shape
+    assert float((a * b).sum(axis=1).min()) > 0.98  # int8 per channel stays close
+
+
+def test_cache_is_keyed_and_a_corrupt_file_is_rebuilt(
+    tiny_onnx: RoleClassifier, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd
+) -> None:
+    built = tiny_onnx.encoder.onnx_path
+    record = json.loads(built.with_suffix(".json").read_text("utf-8"))
+    # the same file, half-written, in another cache folder
+    monkeypatch.setenv("ROLE_CLASSIFIER_CACHE", str(tmp_path))
+    (tmp_path / built.name).write_bytes(built.read_bytes()[: built.stat().st_size // 2])
+    shutil.copy(built.with_suffix(".json"), tmp_path / built.with_suffix(".json").name)
+    again = onnx_model_path(tiny_onnx.encoder.path)
+    assert again == tmp_path / built.name
+    assert "corrupt" in capfd.readouterr().err
+    # rebuilt, and the export is deterministic: the same bytes as the first build
+    assert json.loads(again.with_suffix(".json").read_text("utf-8"))["sha256"] == record["sha256"]
+    assert again.read_bytes() == built.read_bytes()
+
+
+def test_unwritable_cache_folder_falls_back_with_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("ROLE_CLASSIFIER_CACHE", str(blocker / "cache"))
+    folder = cache_dir()
+    assert folder != blocker / "cache" and folder.is_dir()
+    err = capfd.readouterr().err
+    assert "ROLE_CLASSIFIER_CACHE" in err and str(blocker / "cache") in err
+
+
+def test_role_embeddings_are_cached_and_saved_with_the_model(
+    tiny_config: ModelConfig, tiny_onnx: RoleClassifier, tmp_path: Path
+) -> None:
+    first = tiny_onnx._role_prototypes()
+    key = tiny_onnx.prototype_key()
+    assert key is not None
+    assert (cache_dir() / "prototypes" / f"{key}.safetensors").is_file()
+
+    fresh = RoleClassifier(config=tiny_config, encoder=tiny_onnx.encoder, backend="onnx")
+    fresh.encoder.embed = _refuse  # type: ignore[method-assign]
+    try:
+        again = fresh._role_prototypes()  # read back, not recomputed
+    finally:
+        del fresh.encoder.embed
+    for a, b in zip(first[0] + first[1], again[0] + again[1]):
+        np.testing.assert_array_equal(a, b)
+
+    tiny_onnx.save_pretrained(tmp_path / "m")
+    assert (tmp_path / "m" / "prototypes.safetensors").is_file()
+    # another taxonomy gets another key: cached role embeddings never leak across taxonomies
+    other = RoleClassifier(
+        taxonomy=tiny_onnx.taxonomy.__class__.from_dict(
+            {**tiny_onnx.taxonomy.to_dict(), "roles": tiny_onnx.taxonomy.to_dict()["roles"][1:]}
+        ),
+        config=tiny_config,
+        encoder=tiny_onnx.encoder,
+        backend="onnx",
+    )
+    assert other.prototype_key() != key
+
+
+def _refuse(*_args: object) -> np.ndarray:
+    raise AssertionError("role embeddings were recomputed instead of read from the cache")
+
+
+def test_onnx_and_torch_give_the_same_labels_on_the_tiny_model(
+    tiny_onnx: RoleClassifier, tiny_zero_shot: RoleClassifier
+) -> None:
+    p_fast, p_exact = tiny_onnx.predict_proba(ADS), tiny_zero_shot.predict_proba(ADS)
+    assert np.abs(p_fast - p_exact).max() < 0.05
+    assert list(p_fast.argmax(1)) == list(p_exact.argmax(1))
+
+
+def test_classify_and_label_csv_never_import_torch(tiny_model_dir: Path, tmp_path: Path) -> None:
+    """The ONNX path imports neither torch nor transformers (a subprocess, so nothing is cached)."""
+    jobs = tmp_path / "jobs.csv"
+    jobs.write_text("id,description\n1,We build rag pipelines with llm apis.\n", "utf-8")
+    script = f"""
+import sys
+from role_classifier.cli import app
+for args in (
+    ["classify", "Train machine learning models in pytorch.", "--model", {str(tiny_model_dir)!r}],
+    ["label-csv", {str(jobs)!r}, {str(tmp_path / "out.csv")!r}, "--text-column", "description",
+     "--model", {str(tiny_model_dir)!r}],
+):
+    try:
+        app(args, standalone_mode=False)
+    except SystemExit as exc:
+        assert not exc.code, exc.code
+heavy = sorted(m for m in ("torch", "transformers") if m in sys.modules)
+assert not heavy, f"imported {{heavy}}"
+print("no torch")
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, env=os.environ
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "no torch" in done.stdout
+    assert (tmp_path / "out.csv").is_file()
+
+
+@pytest.mark.slow
+def test_real_backbone_onnx_agrees_with_torch_on_sample_ads() -> None:
+    import csv
+
+    from role_classifier.encoder import make_encoder
+    from role_classifier.text import clean_text
+
+    with open(ROOT / "data/samples/postings.csv", encoding="utf-8", newline="") as f:
+        texts = [clean_text(r["description"]) for _, r in zip(range(24), csv.DictReader(f))]
+    fast, exact = make_encoder("onnx"), make_encoder("torch")
+    docs = fast.windows_many(texts)
+    a, b = np.vstack(fast.embed_windows(docs)), np.vstack(exact.embed_windows(docs))
+    cos = (a * b).sum(axis=1)
+    assert cos.mean() > 0.99 and cos.min() >= 0.98, (cos.mean(), cos.min())
