@@ -8,8 +8,8 @@ never when ``role_classifier`` is imported.
   :func:`.batch.output_columns` to a batch through :func:`.batch.label_records`, the function the
   local engine's rows go through too. Same model, backend and rows: same values.
 * **Values.** The output cells are the ones ``--engine local`` writes in the same format:
-  CSV/TSV all text (scores with 4 decimals, ``""`` when empty); parquet text columns and float
-  scores; JSON lines floats and nulls. Scores are rounded to 4 decimals in every format.
+  CSV/TSV all text (scores with 4 decimals, ``""`` when empty); parquet and JSON lines float
+  scores and nulls where empty. Scores are rounded to 4 decimals in every format.
 * **Order.** Rows are not kept in input order: Ray spreads blocks over actors and part files.
   Join on an id column.
 * **Rows in = rows out.** :func:`label_dataset` counts the input rows, writes, reads the count
@@ -98,8 +98,8 @@ class RoleLabeller:
             ``role_below_threshold``), as in :func:`.batch.label_csv`.
         evidence: sentences quoted per row in an ``evidence`` column (0: none).
         output_format: shape the output cells exactly as ``label-csv`` writes them in this
-            format: ``csv``/``tsv`` all text (scores with 4 decimals, ``""`` when empty),
-            ``parquet`` text with float scores, ``jsonl`` or None (default) floats, lists and nulls.
+            format: ``csv``/``tsv`` all text (scores with 4 decimals, ``""`` when empty);
+            ``parquet``, ``jsonl`` or None (default) floats, lists and nulls.
             Scores are rounded to 4 decimals in every format, as the local engine writes them.
 
     Example:
@@ -181,8 +181,6 @@ def output_arrays(columns: list[str], values: list[list[Any]], output_format: st
             arrays.append(pa.array([_json_value(v) for v in column], type=pa.float64()))
         elif kind == "list":
             arrays.append(pa.array(column, type=pa.list_(pa.string())))
-        elif output_format == "parquet":
-            arrays.append(pa.array([_text(v) for v in column], type=pa.string()))
         else:
             arrays.append(pa.array(column, type=pa.string()))
     return arrays
@@ -573,7 +571,7 @@ def label_dataset(
                 )
             _write(labelled, fmt, out_fs, out_path)
         except Exception as exc:
-            raise _explain(exc) from exc
+            raise _explain(exc, filesystem, names, delimiter) from exc
         written, errors, n_warnings, below, counts = _read_back(out_fs, out_path, fmt, added)
     finally:
         if own:
@@ -650,11 +648,24 @@ def _check_output(filesystem: Any, path: str, shown: str) -> None:
         )
 
 
+def _csv_options(names: list[str], delimiter: str) -> tuple[Any, Any]:
+    """pyarrow's CSV parse and convert options: every cell as text, exactly as written ("007"
+    stays "007", "NA" stays "NA", an empty cell is ""), quoted newlines inside cells."""
+    import pyarrow as pa
+    from pyarrow import csv as pacsv
+
+    parse = pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True)
+    convert = pacsv.ConvertOptions(
+        column_types={n: pa.string() for n in names},
+        strings_can_be_null=False,
+        quoted_strings_can_be_null=False,
+    )
+    return parse, convert
+
+
 def _read(filesystem: Any, files: list[InputFile], names: list[str], delimiter: str) -> Any:
     """One dataset of all input files: Ray's own reader per format, then a union."""
-    import pyarrow as pa
     import ray
-    from pyarrow import csv as pacsv
 
     parts = []
     by_format: dict[str, list[str]] = {}
@@ -662,14 +673,7 @@ def _read(filesystem: Any, files: list[InputFile], names: list[str], delimiter: 
         by_format.setdefault(f.fmt, []).append(f.path)
     for fmt, paths in sorted(by_format.items()):
         if fmt == "csv":
-            # every cell as text, exactly as written ("007" stays "007", "NA" stays "NA", an
-            # empty cell is ""), and quoted newlines inside descriptions
-            convert = pacsv.ConvertOptions(
-                column_types={n: pa.string() for n in names},
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            )
-            parse = pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True)
+            parse, convert = _csv_options(names, delimiter)
             ds = ray.data.read_csv(
                 paths,
                 filesystem=filesystem,
@@ -754,19 +758,40 @@ def _read_back(
     return rows, errors, warnings, below, counts
 
 
-def _explain(exc: BaseException) -> BaseException:
-    """A one-line LabelCsvError for input problems Ray reports from inside its tasks."""
-    message = str(exc)
-    parse = re.search(r"CSV parse error: ([^\n]*)", message)
-    if parse:
+def _explain(
+    exc: BaseException, filesystem: Any, names: list[str], delimiter: str
+) -> BaseException:
+    """A one-line LabelCsvError for a CSV file Ray's reader refused (its error names the file
+    but drops pyarrow's reason, so the file is parsed again here to find the reason)."""
+    found = re.search(r"Failed to read CSV file: (.+?)\. Please check", str(exc))
+    if found is None:
+        return exc
+    path = found.group(1)
+    reason = _csv_problem(filesystem, path, names, delimiter) or "not readable as CSV"
+    if re.search(r"Expected \d+ columns, got \d+", reason):
         return InputFormatError(
-            f"a CSV row does not match its header ({parse.group(1).strip()}). Ray's CSV reader "
-            "cannot keep such rows: fix them, or use --engine local, which keeps them as error rows"
+            f"{path}: a row does not match the header ({reason}). Ray's CSV reader cannot keep "
+            "such rows: fix them, or use --engine local, which keeps them as error rows"
         )
-    utf8 = re.search(r"([^\n]*invalid UTF8[^\n]*)", message, re.IGNORECASE)
-    if utf8:
+    if "UTF8" in reason or "UTF-8" in reason:
         return InputFormatError(
-            f"{utf8.group(1).strip()}: the input is not valid UTF-8; convert it, or use "
-            "--engine local, which reads such rows with a warning"
+            f"{path}: {reason}. The input is not valid UTF-8: convert it, or use --engine local, "
+            "which reads such rows with a warning"
         )
-    return exc
+    return InputFormatError(f"{path}: {reason}")
+
+
+def _csv_problem(filesystem: Any, path: str, names: list[str], delimiter: str) -> str | None:
+    """pyarrow's reason for refusing a CSV file, read with the options Ray used (None: no error)."""
+    import pyarrow as pa
+    from pyarrow import csv as pacsv
+
+    parse, convert = _csv_options(names, delimiter)
+    try:
+        with filesystem.open_input_stream(path) as f:
+            reader = pacsv.open_csv(f, parse_options=parse, convert_options=convert)
+            for _ in reader:
+                pass
+    except (pa.ArrowInvalid, OSError) as exc:
+        return " ".join(str(exc).split())
+    return None
