@@ -109,7 +109,8 @@ class RoleLabeller:
         >>> ds = ds.map_batches(  # doctest: +SKIP
         ...     RoleLabeller,
         ...     fn_constructor_kwargs={"text_column": "description", "title_column": "title"},
-        ...     batch_format="pyarrow", batch_size=64, concurrency=8, num_cpus=1, **ACTOR_OPTIONS)
+        ...     batch_format="pyarrow", batch_size=64, num_cpus=1,
+        ...     compute=ray.data.ActorPoolStrategy(size=8), **ACTOR_OPTIONS)
         >>> ds.write_parquet("s3://bucket/labelled/")  # doctest: +SKIP
     """
 
