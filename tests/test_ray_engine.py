@@ -273,3 +273,42 @@ def test_ray_refuses_a_ragged_csv_row_clearly(ray_instance, tiny_model_dir, tmp_
     assert result.exit_code == 2
     assert "does not match the header" in result.output and "--engine local" in result.output
     assert not list((tmp_path / "out").glob("*")) if (tmp_path / "out").exists() else True
+
+
+@pytest.mark.ray
+def test_an_actor_that_dies_is_restarted_and_its_batch_retried(
+    ray_instance, tiny_model_dir, tmp_path
+) -> None:
+    import os
+
+    from role_classifier.ray_engine import ACTOR_OPTIONS
+
+    marker = tmp_path / "died"
+
+    class DiesOnce(RoleLabeller):  # defined here, so Ray pickles it by value
+        def __call__(self, batch):
+            if not marker.exists():
+                marker.write_text("once")
+                os._exit(1)  # the actor's process dies mid-run, as on a lost node
+            return super().__call__(batch)
+
+    header, rows = _sample_rows(24)
+    src = _write_csv(tmp_path / "in.csv", header, rows)
+    ds = ray_instance.data.read_csv(str(src)).map_batches(
+        DiesOnce,
+        fn_constructor_kwargs={
+            "model": str(tiny_model_dir),
+            "text_column": "description",
+            "title_column": "title",
+            "backend": "torch",
+        },
+        batch_format="pyarrow",
+        batch_size=8,
+        compute=ray_instance.data.ActorPoolStrategy(size=1),
+        num_cpus=1,
+        **ACTOR_OPTIONS,
+    )
+    out = ds.take_all()
+    assert marker.exists()
+    assert sorted(r["id"] for r in out) == sorted(r[0] for r in rows)
+    assert sum(r["predicted_role"] is not None for r in out) == 22  # two rows have no text
