@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 import importlib.util
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -81,17 +79,26 @@ def test_lora_training_without_peft(without, labelled_csv: Path, tmp_path: Path)
     assert not out.exists()
 
 
-def test_report_figures_leave_matplotlib_global_state_alone(tmp_path: Path) -> None:
-    code = f"""
-import sys
-import matplotlib
-before = matplotlib.rcParams._get_backend_or_none()
-from role_classifier import _report_plots as plots
-cov = {{"target_precision": 0.9, "threshold": None, "points": [
-    {{"coverage": 1.0, "precision": 0.8, "accuracy": 0.8}}]}}
-plots.coverage_figure(__import__("pathlib").Path({str(tmp_path / "c.png")!r}), [("m", cov)])
-assert matplotlib.rcParams._get_backend_or_none() == before, "backend switched"
-assert "matplotlib.pyplot" not in sys.modules, "pyplot imported"
-"""
-    subprocess.run([sys.executable, "-c", code], check=True)
+def test_report_figures_leave_matplotlib_global_state_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib
+
+    import matplotlib
+
+    def no_switch(*args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        raise AssertionError("matplotlib.use() called")
+
+    monkeypatch.setattr(matplotlib, "use", no_switch)
+    before = matplotlib.rcParams._get_backend_or_none()
+    from role_classifier import _report_plots
+
+    plots = importlib.reload(_report_plots)  # its import-time code runs again, under the patch
+    cov = {
+        "target_precision": 0.9,
+        "threshold": None,
+        "points": [{"coverage": 1.0, "precision": 0.8, "accuracy": 0.8}],
+    }
+    plots.coverage_figure(tmp_path / "c.png", [("m", cov)])
+    assert matplotlib.rcParams._get_backend_or_none() == before
     assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
