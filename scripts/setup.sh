@@ -19,3 +19,7 @@ else
   "${pip[@]}" -e .
 fi
 .venv/bin/python -c "import torch; assert not torch.version.cuda, 'a CUDA build of torch was installed'; print('torch', torch.__version__, '(CPU)')"
+# Build the int8 ONNX file of the bundled backbone now (once, ~30 s, from the installed weights;
+# nothing is downloaded), so the first `classify` is fast. It is cached under
+# $ROLE_CLASSIFIER_CACHE, else ~/.cache/role-classifier.
+.venv/bin/python -c "from role_classifier.onnx_backend import onnx_model_path; print('onnx model:', onnx_model_path())"

@@ -542,26 +542,46 @@ class RoleClassifier:
         return out[0] if single else out
 
     def evidence(
-        self, encoded: Sequence[Encoded], labels: np.ndarray, proba: np.ndarray, n: int = 3
+        self,
+        encoded: Sequence[Encoded],
+        labels: np.ndarray,
+        proba: np.ndarray,
+        n: int = 3,
+        windows: int = 2,
     ) -> list[list[str]]:
         """Per posting, up to ``n`` of its sentences that most support its label, best first.
 
-        Each sentence is scored by the model's own head as if it were a one-sentence description
+        Everything is scored by the model's own head, as if it were a description on its own
         (its embedding, its score blocks, the role words it uses), so the evidence explains the
-        head that decided. Its support is its logit for the label minus its logit for the
-        posting's runner-up role. Only sentences with positive support are returned (possibly
-        none), and of those only the ones with at least a quarter of the best support, so
-        boilerplate rarely survives. All postings' sentences are embedded in one pass.
+        head that decided. Support is the logit for the label minus the logit for the posting's
+        runner-up role. First each window is scored from the embeddings already computed (no
+        extra pass); then the sentences of the ``windows`` best-supporting windows are embedded
+        (all postings in one pass) and scored the same way. Only sentences with positive support
+        are returned (possibly none), and of those only the ones with at least a quarter of the
+        best support, so boilerplate rarely survives.
 
         Args:
             encoded: postings as :meth:`encode` returned them.
             labels: the decided label index of each posting.
             proba: their probabilities (the runner-up is the most probable other label).
+            windows: windows whose sentences are scored (the rest cannot hold the best ones
+                often enough to pay for embedding them).
         """
+        rivals = [
+            next((int(j) for j in np.argsort(-p, kind="stable") if j != label), int(label))
+            for label, p in zip(labels, proba)
+        ]
         per_posting = []
-        for enc in encoded:
-            sents = dict.fromkeys(s for win in enc.window_sentences for s in win)
-            per_posting.append([s for s in sents if len(s.split()) >= 4][:400])
+        for enc, label, rival in zip(encoded, labels, rivals):
+            per_window = [
+                Encoded(None, enc.windows[w : w + 1], [s], self.lexical("", " ".join(s)))
+                for w, s in enumerate(enc.window_sentences)
+            ]
+            z = self.logits(per_window) if per_window else np.zeros((0, len(self.labels)))
+            support = z[:, label] - z[:, rival]
+            best = [w for w in np.argsort(-support, kind="stable")[:windows] if support[w] > 0]
+            sents = dict.fromkeys(s for w in sorted(best) for s in enc.window_sentences[w])
+            per_posting.append([s for s in sents if len(s.split()) >= 4])
         flat = [s for sents in per_posting for s in sents]
         emb = self.encoder.embed(flat)
         one_sentence = [
@@ -570,17 +590,12 @@ class RoleClassifier:
         ]
         z = self.logits(one_sentence)
         out, pos = [], 0
-        for sents, label, p in zip(per_posting, labels, proba):
-            rows = z[pos : pos + len(sents)]
+        for sents, label, rival in zip(per_posting, labels, rivals):
+            support = z[pos : pos + len(sents), label] - z[pos : pos + len(sents), rival]
             pos += len(sents)
-            rivals = [j for j in np.argsort(-p, kind="stable") if j != label]
-            if not sents or not rivals:
-                out.append([])
-                continue
-            support = rows[:, label] - rows[:, rivals[0]]
             order = [i for i in np.argsort(-support, kind="stable")[:n] if support[i] > 0]
-            best = float(support[order[0]]) if order else 0.0
-            out.append([sents[i] for i in order if support[i] >= 0.25 * best])
+            best_support = float(support[order[0]]) if order else 0.0
+            out.append([sents[i] for i in order if support[i] >= 0.25 * best_support])
         return out
 
     # -- persistence ------------------------------------------------------------------------

@@ -9,8 +9,8 @@ Where the ONNX file comes from: it is built from the installed weights (never do
 ``$ROLE_CLASSIFIER_CACHE``, else the platform's user cache folder (``~/.cache/role-classifier``
 on Linux). Its name is a hash of the weights (and any LoRA adapter), the export settings and the
 exporting library versions, so a changed backbone or setting gets a file of its own. Next to each
-``KEY.onnx`` a ``KEY.json`` records its SHA-256; a file that does not match (half-written,
-truncated, edited) is rebuilt, never used. ``scripts/setup.sh`` builds the default one.
+``KEY.onnx`` a ``KEY.json`` records its size, modification time and SHA-256; a file that does not
+match (half-written, truncated, edited) is rebuilt, never used. ``scripts/setup.sh`` builds the default one.
 
 Example:
     >>> enc = OnnxEncoder()  # doctest: +SKIP
@@ -27,7 +27,6 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -103,14 +102,12 @@ def export_key(source: Path, adapter: Path | None = None) -> str:
         >>> export_key(bundled_backbone_path())[:12]  # doctest: +SKIP
         '3f1c0e9a7b21'
     """
+    import onnxruntime
+
     from .onnx_export import EXPORT_SETTINGS
 
     h = hashlib.sha256(json.dumps(EXPORT_SETTINGS, sort_keys=True).encode())
-    for lib in ("torch", "onnx", "onnxruntime"):
-        try:
-            h.update(f"{lib}={metadata.version(lib)};".encode())
-        except metadata.PackageNotFoundError:
-            h.update(f"{lib}=none;".encode())
+    h.update(f"onnxruntime={onnxruntime.__version__};".encode())  # quantiser and fusions
     folders = [(source, _WEIGHT_FILES)] + ([(adapter, _ADAPTER_FILES)] if adapter else [])
     for folder, names in folders:
         for name in names:
@@ -144,9 +141,13 @@ def _file_digest(path: Path) -> str:
 
 
 def _valid(onnx_file: Path, record: Path) -> bool:
+    """The file is the one recorded: same size, and same SHA-256 unless untouched since."""
     try:
         saved = json.loads(record.read_text(encoding="utf-8"))
-        return onnx_file.stat().st_size == saved["size"] and _sha256(onnx_file) == saved["sha256"]
+        st = onnx_file.stat()
+        if st.st_size != saved["size"]:
+            return False
+        return st.st_mtime_ns == saved.get("mtime_ns") or _sha256(onnx_file) == saved["sha256"]
     except (OSError, ValueError, KeyError, TypeError):
         return False
 
@@ -184,8 +185,14 @@ def onnx_model_path(source: str | Path | None = None, adapter: str | Path | None
         tmp.unlink(missing_ok=True)
         tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
         raise CacheError(f"building the ONNX model failed: {tail[0]}")
-    info = {"sha256": _sha256(tmp), "size": tmp.stat().st_size, "source": str(source)}
     os.replace(tmp, onnx_file)
+    st = onnx_file.stat()
+    info = {
+        "sha256": _sha256(onnx_file),
+        "size": st.st_size,
+        "mtime_ns": st.st_mtime_ns,
+        "source": str(source),
+    }
     rec_tmp = record.with_name(f"{record.name}.{os.getpid()}.tmp")
     rec_tmp.write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
     os.replace(rec_tmp, record)
@@ -232,6 +239,8 @@ class OnnxEncoder(Encoder):
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.log_severity_level = 3
+        # the file's graph was optimised when it was built (onnx_export): skip that work here
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
         self.session = ort.InferenceSession(
             str(self.onnx_path), options, providers=["CPUExecutionProvider"]
         )
