@@ -6,7 +6,9 @@ never when ``role_classifier`` is imported.
 * **One per-row path.** :class:`RoleLabeller` is a callable class for ``ds.map_batches``: its
   ``__init__`` loads the model once per actor, its ``__call__`` adds the output columns of
   :func:`.batch.output_columns` to a batch through :func:`.batch.label_records`, the function the
-  local engine's rows go through too. Same model, backend and rows: same values.
+  local engine's rows go through too. Same model, backend and rows: same values, with a backend
+  whose scores do not depend on the other postings in a batch (torch); the int8 ONNX backend's
+  do, slightly (the 4th decimal), in either engine, and Ray batches rows differently.
 * **Values.** The output cells are the ones ``--engine local`` writes in the same format:
   CSV/TSV all text (scores with 4 decimals, ``""`` when empty); parquet and JSON lines float
   scores and nulls where empty. Scores are rounded to 4 decimals in every format.
