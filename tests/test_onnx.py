@@ -156,3 +156,12 @@ def test_real_backbone_onnx_agrees_with_torch_on_sample_ads() -> None:
     a, b = np.vstack(fast.embed_windows(docs)), np.vstack(exact.embed_windows(docs))
     cos = (a * b).sum(axis=1)
     assert cos.mean() > 0.99 and cos.min() >= 0.98, (cos.mean(), cos.min())
+
+
+def test_a_window_embeds_the_same_whatever_else_is_in_the_batch(tiny_onnx: RoleClassifier) -> None:
+    enc = tiny_onnx.encoder
+    short, long = enc.tokenize(["model serving", "train machine learning models in pytorch " * 5])
+    alone = enc.embed_ids([short])
+    together = enc.embed_ids([short, long, short[:1]])
+    np.testing.assert_array_equal(alone[0], together[0])
+    np.testing.assert_array_equal(enc.embed_ids([long])[0], together[1])

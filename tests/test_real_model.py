@@ -24,10 +24,10 @@ def default_model() -> RoleClassifier:
 def test_backbone_matches_sentence_transformers() -> None:
     from sentence_transformers import SentenceTransformer
 
-    from role_classifier.encoder import Encoder, bundled_backbone_path
+    from role_classifier.encoder import TorchEncoder, bundled_backbone_path
 
     texts = ["MLOps Engineer", "We build retrieval-augmented generation with pgvector."]
-    ours = Encoder().embed(texts)
+    ours = TorchEncoder().embed(texts)
     theirs = SentenceTransformer(str(bundled_backbone_path()), device="cpu").encode(
         texts, normalize_embeddings=True
     )
@@ -65,3 +65,15 @@ def test_cli_classify_json_on_default_model() -> None:
     assert out["evidence"] and all(
         s in (SAMPLES / "ad_mlops.txt").read_text() for s in out["evidence"]
     )
+
+
+@pytest.mark.parametrize("backend", ["onnx", "torch"])
+def test_top_evidence_of_a_clear_ad_names_the_roles_work(backend: str) -> None:
+    clf = RoleClassifier.from_pretrained("default", backend=backend)
+    text = (SAMPLES / "ad_mlops.txt").read_text(encoding="utf-8")
+    title, _, body = text.partition("\n")
+    pred = clf.classify(Posting(body, title), evidence=3)
+    assert pred.label == "MLOps Engineer"
+    work = ("deploy", "ci/cd", "registry", "monitor", "production", "kubernetes", "mlops")
+    assert pred.evidence and any(w in pred.evidence[0].lower() for w in work), pred.evidence
+    assert not any("salary" in s or "leave" in s for s in pred.evidence)  # no boilerplate

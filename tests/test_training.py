@@ -320,3 +320,20 @@ def test_finetune_keeps_the_epoch_with_the_lowest_dev_loss(tiny_config) -> None:
     assert len(result.train_loss) == len(result.dev_loss) == 4
     assert result.best_epoch == int(np.argmin(result.dev_loss)) + 1
     assert result.kept_dev_loss == pytest.approx(min(result.dev_loss), rel=1e-5)
+
+
+def test_calibration_sorts_held_out_rows_by_whether_they_have_a_title(
+    tmp_path: Path, tiny_config
+) -> None:
+    """Untitled training rows tune the description-only temperature, as they are scored."""
+    rows = _rows()
+    for i, row in enumerate(rows):
+        if i % 2:
+            row["title"] = ""
+    data = load_training_data([_write(tmp_path / "mixed.csv", rows)], load_taxonomy())
+    cfg = TrainConfig(window_tokens=32, description_only_view=False, calibration_folds=2)
+    clf = train(data, cfg, backbone=tiny_config.backbone)
+    held_out = clf.metadata["held_out_metrics"]
+    titled = sum(1 for r in rows if r["title"])
+    assert held_out["with_title"]["n"] == titled
+    assert held_out["description_only"]["n"] == len(rows) - titled
