@@ -31,11 +31,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import torch
-
 from role_classifier.batch import label_csv
 from role_classifier.model import ModelConfig, RoleClassifier
 from role_classifier.text import clean_text, split_title
+from role_classifier.threads import default_workers, thread_limits
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "data" / "samples"
@@ -85,6 +84,8 @@ def build_tiny_model(root: Path) -> Path:
     (backbone / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
     tok = BertTokenizerFast(vocab_file=str(backbone / "vocab.txt"), do_lower_case=True)
     tok.save_pretrained(str(backbone))
+    import torch
+
     torch.manual_seed(0)
     cfg = BertConfig(
         vocab_size=len(vocab),
@@ -109,7 +110,7 @@ def floor_inputs(clf: RoleClassifier, postings: list[tuple[str, str]], batch_siz
         part = postings[start : start + batch_size]
         titles = [clean_text(t).replace("\n", " ") for t, _ in part]
         titles = [t for t in titles if t]
-        title_ids = enc.tokenizer(titles, add_special_tokens=False)["input_ids"] if titles else []
+        title_ids = enc.tokenize(titles) if titles else []
         title_ids = [ids[: enc.window_tokens - 2] for ids in title_ids]
         windows = enc.windows_many([clean_text(d) for _, d in part])
         chunks.append((title_ids, [w for doc in windows for w in doc.ids]))
@@ -128,12 +129,11 @@ def throughput(args: argparse.Namespace, work: Path, postings: list[tuple[str, s
     rows = [postings[i % len(postings)] for i in range(args.rows)]
     src = work / "throughput.csv"
     write_csv(src, args.rows, postings)
-    clf = RoleClassifier.from_pretrained(args.model)
+    clf = RoleClassifier.from_pretrained(args.model, backend=args.backend)
     t0 = time.perf_counter()
-    clf.predict_proba(["warm-up: load the backbone and embed the role prototypes."])
+    with thread_limits(args.workers) as threads:
+        clf.predict_proba(["warm-up: load the backbone and embed the role prototypes."])
     load_s = time.perf_counter() - t0
-    if args.workers:
-        torch.set_num_threads(args.workers)
     t0 = time.perf_counter()
     chunks = floor_inputs(clf, rows, args.batch_size)
     prep_s = time.perf_counter() - t0
@@ -152,12 +152,13 @@ def throughput(args: argparse.Namespace, work: Path, postings: list[tuple[str, s
         )
         assert s.rows == s.rows_written == args.rows, s
         e2e.append(s.seconds)
-        floor.append(time_floor(clf, chunks))
+        with thread_limits(args.workers):
+            floor.append(time_floor(clf, chunks))
     best_e2e, best_floor = min(e2e), min(floor)
     print(f"\n[1] throughput, model: {args.model} ({describe(clf)})")
     print(
         f"    {args.rows} rows, {n_titles} titles + {n_windows} windows, "
-        f"batch-size {args.batch_size}, torch threads {torch.get_num_threads()}, "
+        f"batch-size {args.batch_size}, backend {args.backend}, {threads} threads, "
         f"best of {args.repeats}"
     )
     print(f"    one-time model load + prototypes (not in the figures): {load_s:.1f} s")
@@ -241,6 +242,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--rows", type=int, default=2000, help="rows for the throughput run")
     p.add_argument("--model", default="zero-shot", help="model for the throughput run")
+    p.add_argument("--backend", default="onnx", help="onnx or torch, for the throughput run")
     p.add_argument("--rss-rows", default="10000,100000", help="comma-separated sizes for RSS")
     p.add_argument("--rss-model", default="tiny", help="'tiny' or a model for the RSS runs")
     p.add_argument("--rss-max-chars", type=int, default=1500, help="longest ad in RSS runs")
@@ -254,7 +256,7 @@ def main() -> None:
     postings = sample_postings()
     print(
         f"label-csv benchmark: {platform.processor() or platform.machine()}, "
-        f"{torch.get_num_threads()} torch threads by default, torch {torch.__version__}, "
+        f"{default_workers()} threads by default, "
         f"{len(postings)} distinct sample ads"
     )
     with tempfile.TemporaryDirectory(prefix="bench-label-csv-") as tmp:
