@@ -193,20 +193,20 @@ def ray_instance():
     ray.shutdown()
 
 
-def _local(src: Path, out: Path, model: Path) -> None:
+def _local(src: Path, out: Path, model: Path, backend: str = "torch") -> None:
     result = CliRunner().invoke(
         app,
         ["label-csv", str(src), str(out), "--text-column", "description", "--title-column",
-         "title", "-m", str(model), "--backend", "torch", "--workers", "1", "--batch-size", "16"],
+         "title", "-m", str(model), "--backend", backend, "--workers", "1", "--batch-size", "16"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
 
 
-def _ray(src: Path | str, out: Path, model: Path, *extra: str) -> str:
+def _ray(src: Path | str, out: Path, model: Path, *extra: str, backend: str = "torch") -> str:
     result = CliRunner().invoke(
         app,
         ["label-csv", str(src), str(out), "--text-column", "description", "--title-column",
-         "title", "-m", str(model), "--backend", "torch", "--engine", "ray", "--batch-size",
+         "title", "-m", str(model), "--backend", backend, "--engine", "ray", "--batch-size",
          "16", *extra],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -214,11 +214,14 @@ def _ray(src: Path | str, out: Path, model: Path, *extra: str) -> str:
 
 
 @pytest.mark.ray
-def test_ray_gives_the_local_answers_row_for_row(ray_instance, tiny_model_dir, tmp_path) -> None:
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
+def test_ray_gives_the_local_answers_row_for_row(
+    ray_instance, tiny_model_dir, tmp_path, backend: str
+) -> None:
     header, rows = _sample_rows(200)
     src = _write_csv(tmp_path / "in.csv", header, rows)
-    _local(src, tmp_path / "local.parquet", tiny_model_dir)
-    output = _ray(src, tmp_path / "ray", tiny_model_dir)
+    _local(src, tmp_path / "local.parquet", tiny_model_dir, backend)
+    output = _ray(src, tmp_path / "ray", tiny_model_dir, backend=backend)
     assert "rows in 200, rows out 200 (ok)" in output
     local = pd.read_parquet(tmp_path / "local.parquet").set_index("id").sort_index()
     parts = sorted((tmp_path / "ray").glob("*.parquet"))
