@@ -160,3 +160,9 @@ def test_description_only_rows_use_their_own_temperature(tiny_trained: RoleClass
         np.testing.assert_allclose(p[0], p[1])
     finally:
         tiny_trained.config.temperature, tiny_trained.config.temperature_description_only = saved
+
+
+def test_from_pretrained_reads_built_in_names_in_any_casing(tmp_path: Path) -> None:
+    assert RoleClassifier.from_pretrained("Zero-Shot").is_zero_shot
+    with pytest.raises(ValueError, match="'default'.*'zero-shot'"):
+        RoleClassifier.from_pretrained(tmp_path / "missing")

@@ -652,9 +652,12 @@ class RoleClassifier:
         """
         from safetensors.numpy import load_file
 
-        if str(path) == "zero-shot":
+        from ._model_names import resolve_model_name
+
+        name = resolve_model_name(path)  # 'Zero-Shot' is 'zero-shot'; unknown names list the valid
+        if name == "zero-shot":
             return cls(taxonomy=taxonomy, backend=backend)
-        path = DEFAULT_MODEL_DIR if str(path) == "default" else Path(path)
+        path = DEFAULT_MODEL_DIR if name == "default" else Path(name)
         cfg_file = path / CONFIG_NAME
         if not cfg_file.is_file():
             raise FileNotFoundError(f"{path}: not a saved role-classifier model (no {CONFIG_NAME})")
