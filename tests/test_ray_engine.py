@@ -188,6 +188,7 @@ def test_importing_the_package_does_not_import_ray() -> None:
 @pytest.fixture(scope="module")
 def ray_instance():
     import ray  # a missing Ray fails here, loudly: CI installs the ray extra
+
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield ray
     ray.shutdown()
