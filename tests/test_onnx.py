@@ -166,3 +166,12 @@ def test_real_backbone_onnx_agrees_with_torch_on_sample_ads() -> None:
 def _mean(x: np.ndarray) -> np.ndarray:
     v = x.mean(axis=0)
     return v / np.linalg.norm(v)
+
+
+def test_an_ads_answer_and_evidence_do_not_depend_on_its_neighbours(
+    tiny_onnx: RoleClassifier,
+) -> None:
+    alone = tiny_onnx.classify(ADS[1], evidence=3)
+    together = tiny_onnx.classify([ADS[0], ADS[1], ADS[2]], evidence=3)[1]
+    assert alone.scores == together.scores
+    assert alone.evidence == together.evidence

@@ -195,6 +195,14 @@ class Encoder:
         ids = self.tokenize(list(texts))
         return self.embed_ids([i[: self.window_tokens - 2] for i in ids])
 
+    def embed_group(self, texts: Sequence[str]) -> np.ndarray:
+        """:meth:`embed` for texts that always travel together (one ad's sentences).
+
+        A backend may embed them in one batch even where that makes each text's embedding depend
+        on the others (int8 ONNX): the group is always the same, so the answer is too.
+        """
+        return self.embed(texts)
+
     def embed_ids(self, ids: Sequence[list[int]]) -> np.ndarray:
         """Embed token-id sequences (no special tokens), batched by length.
 

@@ -556,7 +556,7 @@ class RoleClassifier:
         head that decided. Support is the logit for the label minus the logit for the posting's
         runner-up role. First each window is scored from the embeddings already computed (no
         extra pass); then the sentences of the ``windows`` best-supporting windows are embedded
-        (all postings in one pass) and scored the same way. Only sentences with positive support
+        (each posting's as one group) and scored the same way. Only sentences with positive support
         are returned (possibly none), and of those only the ones with at least a quarter of the
         best support, so boilerplate rarely survives.
 
@@ -583,7 +583,8 @@ class RoleClassifier:
             sents = dict.fromkeys(s for w in sorted(best) for s in enc.window_sentences[w])
             per_posting.append([s for s in sents if len(s.split()) >= 4])
         flat = [s for sents in per_posting for s in sents]
-        emb = self.encoder.embed(flat)
+        groups = [self.encoder.embed_group(sents) for sents in per_posting if sents]
+        emb = np.vstack(groups) if groups else np.zeros((0, self.encoder.dim), np.float32)
         one_sentence = [
             Encoded(None, emb[i : i + 1], [[sent]], self.lexical("", sent))
             for i, sent in enumerate(flat)
