@@ -270,9 +270,14 @@ class TorchEncoder(Encoder):
         from transformers.utils import logging as hf_logging
 
         self.path = Path(path) if path is not None else bundled_backbone_path()
-        hf_logging.disable_progress_bar()  # no "Loading weights" bar on every command
-        self.tokenizer = AutoTokenizer.from_pretrained(str(self.path), local_files_only=True)
-        self.model = AutoModel.from_pretrained(str(self.path), local_files_only=True)
+        bars = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()  # no "Loading weights" bar on every command ...
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(str(self.path), local_files_only=True)
+            self.model = AutoModel.from_pretrained(str(self.path), local_files_only=True)
+        finally:
+            if bars:  # ... and no global switch left behind
+                hf_logging.enable_progress_bar()
         self.adapter: tuple[Any, dict[str, torch.Tensor]] | None = None
         """(peft ``LoraConfig``, adapter weights) when the backbone carries a LoRA adapter."""
         if adapter is not None:
