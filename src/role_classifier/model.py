@@ -331,17 +331,18 @@ class RoleClassifier:
         backend saved with the model and cached by content hash, never recomputed per call."""
         if self._prototypes is None:
             key = self.prototype_key()
-            files = [] if key is None else _prototype_files(self.source, key)
-            for file in files:
-                self._prototypes = self._prototypes or _read_prototypes(file, key)
+            saved, cached = _prototype_files(self.source, key)
+            for file in (saved, cached):
+                if file is not None and self._prototypes is None:
+                    self._prototypes = _read_prototypes(file, key)
             if self._prototypes is None:
                 titles, phrases = [], []
                 for role in self.taxonomy.roles:
                     titles.append(self.encoder.embed(list(role.titles) or [role.name]))
                     phrases.append(self.encoder.embed(role.phrases()))
                 self._prototypes = (titles, phrases)
-                if files:
-                    _write_prototypes(files[-1], key, self._prototypes)  # the cache folder
+                if cached is not None:  # never into the model's own folder
+                    _write_prototypes(cached, key, self._prototypes)
         return self._prototypes
 
     def prototype_key(self) -> str | None:
@@ -682,16 +683,18 @@ class RoleClassifier:
         return clf
 
 
-def _prototype_files(source: Path | None, key: str) -> list[Path]:
-    """Where role embeddings may be found: the model's folder, then the cache folder (last)."""
+def _prototype_files(source: Path | None, key: str | None) -> tuple[Path | None, Path | None]:
+    """Where role embeddings for ``key`` may be: saved with the model, and in the cache folder
+    (None where there is none, and both None without a key)."""
     from .onnx_backend import CacheError, cache_dir
 
-    out = [source / PROTOTYPES_NAME] if source is not None else []
+    if key is None:
+        return None, None
+    saved = source / PROTOTYPES_NAME if source is not None else None
     try:
-        out.append(cache_dir() / "prototypes" / f"{key}.safetensors")
+        return saved, cache_dir() / "prototypes" / f"{key}.safetensors"
     except CacheError:
-        pass
-    return out
+        return saved, None
 
 
 def _read_prototypes(
