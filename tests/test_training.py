@@ -337,3 +337,18 @@ def test_calibration_sorts_held_out_rows_by_whether_they_have_a_title(
     titled = sum(1 for r in rows if r["title"])
     assert held_out["with_title"]["n"] == titled
     assert held_out["description_only"]["n"] == len(rows) - titled
+
+
+@pytest.mark.parametrize(
+    ("data", "needle"),
+    [
+        ({"seed": "abc"}, "seed must be an integer, got 'abc'"),
+        ({"c": "strong"}, "c must be a number"),
+        ({"anchor_zero_shot": "yes"}, "anchor_zero_shot must be true or false"),
+        ({"seed": True}, "seed must be an integer"),
+    ],
+)
+def test_train_config_rejects_values_of_the_wrong_type(data: dict, needle: str) -> None:
+    with pytest.raises(ValueError, match=needle):
+        TrainConfig.from_dict(data, source="train.yaml")
+    assert TrainConfig.from_dict({"c": 1}).c == 1  # an integer where a number is wanted is fine

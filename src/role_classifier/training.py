@@ -140,14 +140,29 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "<dict>") -> TrainConfig:
-        """Build from a dict, rejecting unknown keys."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
+        """Build from a dict, rejecting unknown keys and values of the wrong type.
+
+        Example:
+            >>> TrainConfig.from_dict({"seed": "abc"})
+            Traceback (most recent call last):
+            ...
+            ValueError: <dict>: seed must be an integer, got 'abc'
+        """
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - set(fields))
         if unknown:
             raise ValueError(
                 f"{source}: unknown training config key(s): {', '.join(unknown)}; "
-                f"allowed: {', '.join(sorted(known))}"
+                f"allowed: {', '.join(sorted(fields))}"
             )
+        for key, value in data.items():
+            kind = type(fields[key].default)
+            ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+            if kind is float and isinstance(value, int) and not isinstance(value, bool):
+                ok = True  # `c: 1` is a float
+            if not ok:
+                what = {int: "an integer", float: "a number", bool: "true or false", str: "text"}
+                raise ValueError(f"{source}: {key} must be {what[kind]}, got {value!r}")
         return cls(**data)
 
 
