@@ -45,8 +45,9 @@ from .batch import (
     _column_types,
     label_records,
     output_columns,
+    output_format_for,
 )
-from .csvio import FORMATS, _json_value, _text
+from .csvio import EXTENSIONS, _json_value, _text
 from .threads import default_workers, thread_limits
 
 if TYPE_CHECKING:
@@ -623,17 +624,11 @@ def _actors(cpus: int, workers: int, concurrency: int | None) -> int:
 
 
 def _output_format(output: str | Path, output_format: str | None) -> str:
-    if output_format is not None:
-        fmt = output_format.lower()
-        if fmt not in FORMATS:
-            raise LabelCsvError(
-                f"unknown output format {output_format!r}: use {', '.join(FORMATS)}"
-            )
-        return fmt
-    suffix = _extension(str(output).rstrip("/"))
-    return {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}.get(
-        suffix, "parquet"
-    )
+    """The local rule (:func:`batch.output_format_for`), except that a folder with no known
+    extension holds parquet parts."""
+    if output_format is None and _extension(str(output).rstrip("/")) not in EXTENSIONS:
+        return "parquet"
+    return output_format_for(str(output).rstrip("/"), output_format)
 
 
 def _check_output(filesystem: Any, path: str, shown: str) -> None:
