@@ -346,7 +346,7 @@ class RoleClassifier:
         return self._prototypes
 
     def prototype_key(self) -> str | None:
-        """What the role embeddings depend on (encoder file, window size, taxonomy), hashed;
+        """What the role embeddings depend on (encoder file and rule, window size, taxonomy), hashed;
         None on the torch backend, where they are recomputed (it trains and fine-tunes)."""
         onnx_path = getattr(self.encoder, "onnx_path", None)
         if onnx_path is None:
@@ -354,7 +354,8 @@ class RoleClassifier:
         import hashlib
 
         tax = json.dumps(self.taxonomy.to_dict(), sort_keys=True)
-        text = f"{Path(onnx_path).stem}|{self.config.window_tokens}|{tax}"
+        version = getattr(self.encoder, "embedding_version", 0)
+        text = f"{Path(onnx_path).stem}|v{version}|{self.config.window_tokens}|{tax}"
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
     # -- scoring ----------------------------------------------------------------------------

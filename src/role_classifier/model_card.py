@@ -44,6 +44,8 @@ def model_card(
         + (" + LoRA adapter" if clf.config.adapter else "")
         + f"; windows of {clf.config.window_tokens} word-pieces, "
         f"at most {clf.config.max_windows} per ad",
+        f"- head fitted on the {_backend_words(meta)} features; any backend runs it "
+        "(`--backend onnx|torch`)",
         f"- calibration temperature: {clf.config.temperature:.3f} with a title, "
         f"{clf.config.temperature_description_only or clf.config.temperature:.3f} without; "
         f"Other threshold: {clf.config.other_threshold:.2f}",
@@ -82,3 +84,8 @@ def model_card(
         ]
     lines.append("")
     return "\n".join(lines)
+
+
+def _backend_words(meta: dict[str, Any]) -> str:
+    backend = (meta.get("train_config") or {}).get("backend", "torch")
+    return "int8 ONNX" if backend == "onnx" else "fp32 torch"

@@ -212,6 +212,9 @@ class OnnxEncoder(Encoder):
     """
 
     backend = "onnx"
+    embedding_version = 2
+    """bumped when the same ONNX file starts giving other embeddings (2: one window at a time),
+    so role embeddings cached under the old rule are not reused."""
 
     def __init__(
         self,
