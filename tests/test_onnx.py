@@ -100,6 +100,12 @@ def test_role_embeddings_are_cached_and_saved_with_the_model(
         backend="onnx",
     )
     assert other.prototype_key() != key
+    # and an encoder that embeds differently (a new embedding rule) gets another key too
+    tiny_onnx.encoder.embedding_version += 1
+    try:
+        assert tiny_onnx.prototype_key() != key
+    finally:
+        tiny_onnx.encoder.embedding_version -= 1
 
 
 def _refuse(*_args: object) -> np.ndarray:
