@@ -11,7 +11,7 @@ import pytest
 import torch
 from transformers import BertConfig, BertModel, BertTokenizerFast
 
-from role_classifier.model import ModelConfig, RoleClassifier
+from role_classifier.modeling.model import ModelConfig, RoleClassifier
 
 WORDS = """
 the a an and or of to in for with on at by we you our your is are be will build run train

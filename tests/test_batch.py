@@ -14,8 +14,9 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from role_classifier import batch, csvio
-from role_classifier.batch import (
+from role_classifier import csvio, labelling
+from role_classifier.cli import app
+from role_classifier.labelling import (
     ColumnClashError,
     InputFormatError,
     LabelSummary,
@@ -26,9 +27,9 @@ from role_classifier.batch import (
     count_records,
     label_csv,
     output_columns,
+    rows,
 )
-from role_classifier.cli import app
-from role_classifier.model import RoleClassifier
+from role_classifier.modeling.model import RoleClassifier
 from role_classifier.text import Posting
 
 ADDED = output_columns(1)
@@ -445,7 +446,7 @@ def test_a_broken_model_stops_the_run(
 def test_row_count_mismatch_is_caught(
     tmp_path: Path, tiny_trained: RoleClassifier, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(batch, "_count_output_rows", lambda path, fmt: 999)
+    monkeypatch.setattr(csvio, "count_output_rows", lambda path, fmt: 999)
     with pytest.raises(RowCountError, match="read 7 rows"):
         label_csv(
             _jobs(tmp_path), tmp_path / "o.csv", text_column="description", model=tiny_trained
@@ -466,9 +467,9 @@ def test_workers_sets_and_restores_torch_threads(
 ) -> None:
     before = torch.get_num_threads()
     seen = []
-    real = batch._classify_batch
+    real = rows.classify_batch
     monkeypatch.setattr(
-        batch, "_classify_batch", lambda *a: (seen.append(torch.get_num_threads()), real(*a))
+        rows, "classify_batch", lambda *a: (seen.append(torch.get_num_threads()), real(*a))
     )
     label_csv(
         _jobs(tmp_path, n=1),
@@ -701,7 +702,7 @@ def test_cli_ctrl_c_says_how_to_resume(
     def interrupt(*args: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(batch, "_classify_batch", interrupt)
+    monkeypatch.setattr(rows, "classify_batch", interrupt)
     src, out = _jobs(tmp_path), tmp_path / "o.csv"
     args = [
         "label-csv",
@@ -743,11 +744,11 @@ def test_bad_output_is_one_line_before_any_work(
     src = _jobs(tmp_path, n=3)
     (tmp_path / "outdir").mkdir()
     before = sorted(p.name for p in tmp_path.rglob("*"))
-    with pytest.raises(batch.OutputError):
+    with pytest.raises(labelling.OutputError):
         label_csv(src, tmp_path / output, text_column="description", model=_no_model)
-    from role_classifier import cli
+    from role_classifier.cli import common
 
-    monkeypatch.setattr(cli, "load_model", lambda *a: _no_model())
+    monkeypatch.setattr(common, "load_model", lambda *a: _no_model())
     args = ["label-csv", str(src), str(tmp_path / output), "--text-column", "description"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2
@@ -843,7 +844,7 @@ def test_semicolon_file_filters_and_label_records_agree(
     assert summary.delimiter == ";" and any("';'-separated" in n for n in summary.notes)
     assert [r[0] for r in out] == ["1", "3", "5"]
     assert (summary.rows, summary.filtered_out, summary.rows_written) == (7, 4, 3)
-    values = batch.label_records(
+    values = labelling.label_records(
         tiny_trained,
         [r for r in rows if r[2] == "test"],
         ["id", "text", "split"],

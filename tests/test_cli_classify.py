@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from role_classifier.cli import app
-from role_classifier.model import RoleClassifier
+from role_classifier.modeling.model import RoleClassifier
 
 AD = "Senior MLOps Engineer\nYou will run model serving on kubernetes. You will build ml pipelines for production."
 runner = CliRunner()

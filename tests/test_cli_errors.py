@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 import role_classifier.cli
 from role_classifier.cli import app
-from role_classifier.model import RoleClassifier
+from role_classifier.modeling.model import RoleClassifier
 
 runner = CliRunner()
 ROLES = {
@@ -138,7 +138,7 @@ def test_train_reads_the_default_config_and_records_it(
     else:  # the shipped copy, named by its full path
         from role_classifier.training import TrainConfig
 
-        shipped = Path(role_classifier.cli.__file__).parent / "configs" / "train.yaml"
+        shipped = Path(role_classifier.__file__).parent / "configs" / "train.yaml"
         assert config == TrainConfig.from_yaml(shipped, seed=7)
         assert f"--output out --config {shipped.as_posix()} --seed 7" in card
 

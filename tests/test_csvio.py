@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from role_classifier import csvio
-from role_classifier.batch import label_csv
 from role_classifier.data import read_labelled_csv
-from role_classifier.model import RoleClassifier
+from role_classifier.labelling import label_csv
+from role_classifier.modeling.model import RoleClassifier
 from role_classifier.taxonomy import load_taxonomy
 from role_classifier.training import load_training_data
 

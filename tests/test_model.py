@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from role_classifier.model import ModelConfig, RoleClassifier
+from role_classifier.modeling.model import ModelConfig, RoleClassifier
 from role_classifier.text import EmptyTextError, Posting
 
 ADS = [

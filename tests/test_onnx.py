@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from role_classifier.model import ModelConfig, RoleClassifier
-from role_classifier.onnx_backend import cache_dir, onnx_model_path
+from role_classifier.cache import cache_dir
+from role_classifier.encoders.onnx_backend import onnx_model_path
+from role_classifier.modeling.model import ModelConfig, RoleClassifier
 
 ROOT = Path(__file__).resolve().parents[1]
 ADS = [
@@ -152,7 +153,7 @@ print("no torch")
 def test_real_backbone_onnx_agrees_with_torch_on_sample_ads() -> None:
     import csv
 
-    from role_classifier.encoder import make_encoder
+    from role_classifier.encoders import make_encoder
     from role_classifier.text import clean_text
 
     with open(ROOT / "data/samples/postings.csv", encoding="utf-8", newline="") as f:

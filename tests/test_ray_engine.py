@@ -18,7 +18,8 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from role_classifier.batch import (
+from role_classifier.cli import app
+from role_classifier.labelling import (
     ColumnClashError,
     InputFormatError,
     LabelCsvError,
@@ -27,8 +28,7 @@ from role_classifier.batch import (
     label_records,
     output_columns,
 )
-from role_classifier.cli import app
-from role_classifier.ray_engine import RoleLabeller, check_input, input_files, output_arrays
+from role_classifier.labelling.ray import RoleLabeller, check_input, input_files, output_arrays
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples" / "postings.csv"
 OUT = output_columns(1)
@@ -285,7 +285,7 @@ def test_an_actor_that_dies_is_restarted_and_its_batch_retried(
 ) -> None:
     import os
 
-    from role_classifier.ray_engine import ACTOR_OPTIONS
+    from role_classifier.labelling.ray import ACTOR_OPTIONS
 
     marker = tmp_path / "died"
 

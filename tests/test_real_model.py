@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from role_classifier.cli import app
-from role_classifier.model import RoleClassifier
+from role_classifier.modeling.model import RoleClassifier
 from role_classifier.text import Posting
 
 pytestmark = pytest.mark.slow
@@ -24,7 +24,8 @@ def default_model() -> RoleClassifier:
 def test_backbone_matches_sentence_transformers() -> None:
     from sentence_transformers import SentenceTransformer
 
-    from role_classifier.encoder import TorchEncoder, bundled_backbone_path
+    from role_classifier.encoders import bundled_backbone_path
+    from role_classifier.encoders.torch_backend import TorchEncoder
 
     texts = ["MLOps Engineer", "We build retrieval-augmented generation with pgvector."]
     ours = TorchEncoder().embed(texts)

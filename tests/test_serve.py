@@ -20,9 +20,9 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from role_classifier.batch import label_csv
 from role_classifier.cli import app as cli_app
-from role_classifier.model import RoleClassifier
+from role_classifier.labelling import label_csv
+from role_classifier.modeling.model import RoleClassifier
 from role_classifier.serve.app import ServeConfig, create_app
 from role_classifier.serve.batching import MicroBatcher, QueueFullError
 from role_classifier.serve.page import highlight

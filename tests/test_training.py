@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from role_classifier.cli import app
-from role_classifier.model import RoleClassifier
+from role_classifier.modeling.model import RoleClassifier
 from role_classifier.taxonomy import load_taxonomy
 from role_classifier.training import (
     TrainConfig,
@@ -175,7 +175,7 @@ def test_anchored_head_with_no_data_weight_is_the_zero_shot_scorer(
     head = fit_head(x, y, tiny_zero_shot.layout, TrainConfig(c=1e-9), anchor)
     np.testing.assert_allclose(head["weight"], anchor, atol=1e-4)
     # and the zero-shot head is the documented weighted sum of the score blocks
-    from role_classifier.features import BLOCKS, ZERO_SHOT_WEIGHTS
+    from role_classifier.modeling.features import BLOCKS, ZERO_SHOT_WEIGHTS
 
     c = tiny_zero_shot.config
     parts = [tiny_zero_shot.score_components(e) for e in encoded]
@@ -241,7 +241,7 @@ def test_bad_calibration_settings_are_rejected(fields: dict, needle: str) -> Non
 
 
 def test_model_card_shows_the_held_out_figures(train_csv: Path, tiny_config) -> None:
-    from role_classifier.model_card import model_card
+    from role_classifier.modeling.model_card import model_card
 
     data = load_training_data([train_csv], load_taxonomy())
     clf = train(data, TrainConfig(window_tokens=32), backbone=tiny_config.backbone)
@@ -257,7 +257,7 @@ def test_lora_finetune_saves_only_a_small_adapter(
 ) -> None:
     # the tiny BERT stands in for the bundled backbone, which only the adapter is saved against
     monkeypatch.setattr(
-        "role_classifier.encoder.bundled_backbone_path", lambda: Path(tiny_config.backbone)
+        "role_classifier.encoders.torch_backend.bundled_backbone_path", lambda: Path(tiny_config.backbone)
     )
     data = load_training_data([train_csv], load_taxonomy())
     cfg = TrainConfig(

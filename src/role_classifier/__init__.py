@@ -17,7 +17,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .model import ModelConfig, Prediction, RoleClassifier
+    from .modeling.model import ModelConfig, Prediction, RoleClassifier
     from .taxonomy import Role, Taxonomy, load_taxonomy
     from .text import Posting, posting_text
 
@@ -35,9 +35,9 @@ __version__ = "0.1.0"
 
 # public name -> the submodule that defines it
 _LAZY = {
-    "ModelConfig": "model",
-    "Prediction": "model",
-    "RoleClassifier": "model",
+    "ModelConfig": "modeling.model",
+    "Prediction": "modeling.model",
+    "RoleClassifier": "modeling.model",
     "Role": "taxonomy",
     "Taxonomy": "taxonomy",
     "load_taxonomy": "taxonomy",

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import importlib.util
 
+from .errors import UserError
+
 __all__ = ["EXTRAS", "MissingExtraError", "require_extra"]
 
 EXTRAS: dict[str, tuple[str, str]] = {
@@ -22,8 +24,11 @@ EXTRAS: dict[str, tuple[str, str]] = {
 }
 
 
-class MissingExtraError(ImportError):
+class MissingExtraError(UserError, ImportError):
     """An optional package is not installed; the message names the extra that installs it."""
+
+    def __init__(self, message: str, *, name: str | None = None) -> None:
+        ImportError.__init__(self, message, name=name)
 
 
 def missing_extra_message(module: str) -> str:

@@ -37,6 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from .errors import UserError
+
 __all__ = [
     "DELIMITERS",
     "FORMATS",
@@ -72,11 +74,11 @@ _PARQUET_GROUP_ROWS = 4096
 _PARQUET_GROUP_BYTES = 32 << 20
 
 
-class CsvInputError(ValueError):
+class CsvInputError(UserError):
     """An input that cannot be read as a CSV with a header; the message says why."""
 
 
-class OutputPathError(ValueError):
+class OutputPathError(UserError):
     """An output path that cannot be written as asked; the message says what to do."""
 
 
@@ -191,7 +193,7 @@ class _LineDecoder:
         return notes
 
 
-def _sniff(line: str) -> str:
+def sniff_delimiter(line: str) -> str:
     """The delimiter of a header line: the most frequent of :data:`DELIMITERS` outside quotes."""
     outside = "".join(line.split('"')[::2])
     counts = [(outside.count(d), -i, d) for i, d in enumerate(DELIMITERS)]
@@ -254,7 +256,7 @@ class CsvReader:
         if first is None:
             raise CsvInputError(f"{name} is empty: expected a header row naming the columns")
         self.sniffed = delimiter is None
-        self.delimiter = _sniff(first) if delimiter is None else delimiter
+        self.delimiter = sniff_delimiter(first) if delimiter is None else delimiter
         self._reader = csv.reader(self._decoder, delimiter=self.delimiter)
         try:
             header = next(self._reader, None)
@@ -369,9 +371,13 @@ class RowFilter:
 
 
 # -- output paths ------------------------------------------------------------------------------
-def output_format_for(output: str | Path, output_format: str | None = None) -> str:
+def output_format_for(
+    output: str | Path, output_format: str | None = None, *, folder_default: str | None = None
+) -> str:
     """``csv``, ``tsv``, ``jsonl`` or ``parquet``: ``output_format`` if given, else from the
-    extension (``-`` is CSV).
+    extension (``-`` is CSV). The one output-format rule of every engine: with
+    ``folder_default`` (the Ray engine's folder of part files), a name without a known
+    extension is that format instead of an error.
 
     Raises:
         OutputPathError: an unknown format, or an extension that names none (``.xlsx``,
@@ -393,6 +399,8 @@ def output_format_for(output: str | Path, output_format: str | None = None) -> s
     suffix = Path(str(output)).suffix.lower()
     if suffix in EXTENSIONS:
         return EXTENSIONS[suffix]
+    if folder_default is not None:
+        return folder_default
     known = ", ".join(EXTENSIONS)
     what = f"extension {suffix!r}" if suffix else "no extension"
     raise OutputPathError(

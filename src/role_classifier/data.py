@@ -18,13 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from . import csvio
+from .errors import UserError
 from .taxonomy import Taxonomy, load_taxonomy
 from .text import Posting, posting_text
 
 __all__ = ["DataError", "LabelledRows", "csv_header", "parse_filters", "read_labelled_csv"]
 
 
-class DataError(ValueError):
+class DataError(UserError):
     """A data file that cannot be used; the message names the file and what to change."""
 
 

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .encoder import TorchEncoder as Encoder
-from .encoder import mean_pool, with_lora
+from .encoders.torch_backend import TorchEncoder as Encoder
+from .encoders.torch_backend import mean_pool, with_lora
 
 __all__ = ["LORA_TARGETS", "FinetuneResult", "finetune_backbone"]
 

@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from .errors import UserError
+
 __all__ = [
     "Role",
     "Taxonomy",
@@ -28,7 +30,7 @@ DEFAULT_TAXONOMY_PATH = Path(__file__).parent / "configs" / "taxonomy.yaml"
 SCHEMA_VERSION = 1
 
 
-class TaxonomyError(ValueError):
+class TaxonomyError(UserError):
     """A taxonomy file that cannot be used; the message names file, line and key."""
 
 

@@ -11,7 +11,11 @@ import html
 import re
 from dataclasses import dataclass
 
+from .errors import UserError
+
 __all__ = [
+    "EMPTY_AD",
+    "read_ad",
     "EmptyTextError",
     "Posting",
     "clean_text",
@@ -52,7 +56,7 @@ _HEADINGS = frozenset(" ".join(h.split()) for h in _HEADING_TEXT.replace("\n", "
 _HEADINGS -= {""}
 
 
-class EmptyTextError(ValueError):
+class EmptyTextError(UserError):
     """Raised when a posting has no text left after cleaning."""
 
 
@@ -177,3 +181,38 @@ def split_sentences(text: str) -> list[str]:
         if part:
             out.append(part)
     return out
+
+
+EMPTY_AD = "the ad is empty (nothing left after removing HTML and whitespace)"
+
+
+def read_ad(text: str, title: str | None) -> tuple[Posting, str | None]:
+    """The posting a pasted ad is read as, and its title: the one place that does it
+    (``role-classifier classify``, ``POST /v1/classify``, ``/v1/classify-batch``, the page).
+
+    HTML is stripped; without a title, a short first line is taken as the title
+    (:func:`~role_classifier.text.split_title`) and the rest is the description.
+
+    Args:
+        text: the ad as pasted, plain text or HTML.
+        title: its title, or None to guess one from the first line.
+
+    Returns:
+        The posting to classify, and its title (given, guessed, or None).
+
+    Raises:
+        EmptyTextError: nothing is left after removing HTML and whitespace.
+
+    Example:
+        >>> posting, title = read_ad("ML Engineer\\n<p>You will ship models.</p>", None)
+        >>> title, posting.description
+        ('ML Engineer', 'You will ship models.')
+    """
+    ad = clean_text(text)
+    if not ad:
+        raise EmptyTextError(EMPTY_AD)
+    if title is None:
+        title, body = split_title(ad)
+    else:
+        body = ad
+    return Posting(description=body, title=title), title

@@ -35,8 +35,8 @@ from typing import Any
 import numpy as np
 
 from .data import DataError, csv_header, read_labelled_csv
-from .features import FeatureLayout
-from .model import Encoded, ModelConfig, RoleClassifier
+from .modeling.features import FeatureLayout
+from .modeling.model import Encoded, ModelConfig, RoleClassifier
 from .taxonomy import Taxonomy, load_taxonomy
 from .text import Posting
 

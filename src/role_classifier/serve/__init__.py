@@ -15,7 +15,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..model import RoleClassifier
+    from ..modeling.model import RoleClassifier
 
 __all__ = ["LOCAL_HOSTS", "ServeConfig", "create_app", "run"]
 

@@ -1,4 +1,4 @@
-"""CSV uploads: :func:`~role_classifier.batch.label_csv` on a temp file, with progress to poll.
+"""CSV uploads: :func:`~role_classifier.labelling.label_csv` on a temp file, with progress to poll.
 
 Why a job and not one long request: a 50 MB file takes many minutes on a CPU, longer than a
 browser or proxy keeps a request open, and the page wants a progress bar. So an upload starts a
@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from ..batch import LabelCsvError, label_csv
-from ..model import RoleClassifier
+from ..labelling import LabelCsvError, LabelOptions, label_csv
+from ..modeling.model import RoleClassifier
 
 __all__ = ["CsvJob", "CsvJobs", "TooManyJobsError", "locked_model"]
 
@@ -163,9 +163,7 @@ class CsvJobs:
         self,
         upload: IO[bytes],
         filename: str,
-        text_column: str,
-        title_column: str | None,
-        top_k: int = 1,
+        options: LabelOptions,
         wait_s: float = 60.0,
     ) -> CsvJob:
         """Save the upload, start labelling it, and return once it has started (or failed).
@@ -190,7 +188,7 @@ class CsvJobs:
                 job.warnings.append(NOT_UTF8_WARNING)
             job.thread = threading.Thread(
                 target=self._run,
-                args=(job, text_column, title_column, top_k),
+                args=(job, options.replace(batch_size=self.batch_size, output_format="csv")),
                 name=f"label-csv-{job_id[:8]}",
                 daemon=True,
             )
@@ -205,7 +203,7 @@ class CsvJobs:
             raise LabelCsvError(message)
         return job
 
-    def _run(self, job: CsvJob, text_column: str, title_column: str | None, top_k: int) -> None:
+    def _run(self, job: CsvJob, options: LabelOptions) -> None:
         def progress(done: int, total: int | None) -> None:
             if job.cancel.is_set():
                 raise _Cancelled
@@ -216,14 +214,10 @@ class CsvJobs:
             summary = label_csv(
                 job.input,
                 job.output,
-                text_column=text_column,
-                title_column=title_column,
+                options,
                 model=self.model,
-                batch_size=self.batch_size,
-                top_k=top_k,
                 workers=self.workers,
                 progress=progress,
-                output_format="csv",
             )
             job.summary = {
                 "rows": summary.rows,

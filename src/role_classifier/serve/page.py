@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-from ..model import Prediction
+from ..modeling.model import Prediction
 from ..taxonomy import Taxonomy
 
 __all__ = ["AdForm", "highlight", "render_docs", "render_index", "render_roles", "role_anchor"]

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..errors import UserError
+
 __all__ = ["MODEL_NAMES", "UnknownModelError", "resolve_model_name"]
 
 MODEL_NAMES = ("default", "zero-shot")
 """The built-in models: the shipped trained head, and the taxonomy alone (no training)."""
 
 
-class UnknownModelError(ValueError):
+class UnknownModelError(UserError):
     """A model that is neither a built-in name nor a folder; the message lists what is valid."""
 
 

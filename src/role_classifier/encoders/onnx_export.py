@@ -1,7 +1,7 @@
 """Export a BERT-style backbone to ONNX and quantise it to int8, in a process of its own.
 
-Run as ``python -m role_classifier.onnx_export SOURCE_DIR OUTPUT.onnx [--adapter DIR]``;
-:mod:`role_classifier.onnx_backend` does that for you, once, and caches the file. It runs in its
+Run as ``python -m role_classifier.encoders.onnx_export SOURCE_DIR OUTPUT.onnx [--adapter DIR]``;
+:mod:`.onnx_backend` does that for you, once, and caches the file. It runs in its
 own process because ``torch.onnx.export`` leaves the exporting process's torch model slower and
 numerically different (see ``../shared/ONNX-NOTES.md``), and so that inference never imports torch.
 
@@ -21,15 +21,9 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["EXPORT_SETTINGS", "export_int8"]
+from .onnx_backend import EXPORT_SETTINGS
 
-EXPORT_SETTINGS = {
-    "format": 1,  # bump when anything below or the export code changes the file
-    "opset": 17,
-    "quantization": "dynamic-int8-per-channel",
-    "exporter": "torchscript",
-    "graph_optimization": "extended",  # fused offline, so loading skips optimisation (3x faster)
-}
+__all__ = ["export_int8"]
 
 
 def export_int8(source: str | Path, output: str | Path, adapter: str | Path | None = None) -> None:
@@ -43,7 +37,7 @@ def export_int8(source: str | Path, output: str | Path, adapter: str | Path | No
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    from .encoder import TorchEncoder
+    from .torch_backend import TorchEncoder
 
     torch.manual_seed(0)
     encoder = TorchEncoder(source, adapter=adapter)
@@ -118,7 +112,7 @@ def export_int8(source: str | Path, output: str | Path, adapter: str | Path | No
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Command-line entry: ``python -m role_classifier.onnx_export SOURCE OUTPUT [--adapter DIR]``."""
+    """Command-line entry: ``python -m role_classifier.encoders.onnx_export SOURCE OUTPUT [--adapter DIR]``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("source", help="a transformers model directory")
     parser.add_argument("output", help="the .onnx file to write (replaced atomically)")

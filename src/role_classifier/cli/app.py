@@ -1,0 +1,88 @@
+"""The ``role-classifier`` Typer app, and the one rule for errors of every command.
+
+Only typer, rich and the standard library are imported here; everything else (this package's
+modules, the model, torch) loads inside the command that needs it, so ``role-classifier --help``
+answers at once (``benchmarks/bench_startup.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from .. import __version__
+
+__all__ = ["app"]
+
+
+class _Commands(TyperGroup):
+    """The command group: whole first sentences in the command list, and the one error rule.
+
+    Every :class:`~role_classifier.errors.UserError` a command raises (a bad option, file, column
+    or model) is printed as one ``error:`` line and exits with code 2; so is a missing optional
+    package, naming the extra that installs it. Anything else keeps its traceback.
+    """
+
+    def format_commands(self, ctx, formatter) -> None:  # noqa: ANN001 - click's types
+        rows = []
+        for name in self.list_commands(ctx):
+            cmd = self.get_command(ctx, name)
+            if cmd is not None and not cmd.hidden:
+                rows.append((name, cmd.get_short_help_str(limit=10_000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+    def invoke(self, ctx: Any) -> Any:
+        from ..errors import UserError
+
+        try:
+            return super().invoke(ctx)
+        except UserError as exc:
+            from .common import fail
+
+            raise fail(str(exc)) from exc
+        except ModuleNotFoundError as exc:  # e.g. a model saved with a LoRA adapter, no peft
+            from .._extras import EXTRAS, missing_extra_message
+            from .common import fail
+
+            if exc.name in EXTRAS:
+                raise fail(missing_extra_message(exc.name)) from exc
+            raise
+
+
+app = typer.Typer(
+    cls=_Commands,
+    help="Which AI/ML role is a job posting hiring for? 'classify' reads one ad, 'label-csv' "
+    "labels every row of a CSV, 'evaluate' measures models on labelled data, 'train' fits a "
+    "model on labelled postings, 'serve' answers over HTTP.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    # click's plain help: flags read as flags (not '--json <bool>'), long help wraps instead of
+    # being cut off with '...' in narrow terminals, and '[default: ...]' in help text stays text
+    rich_markup_mode=None,
+)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"role-classifier {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Which AI/ML role is a job posting hiring for?"""

@@ -1,0 +1,169 @@
+"""How answers are shown: predictions, evaluations, labelling summaries, the progress bar."""
+
+from __future__ import annotations
+
+from rich.console import Console
+
+from .common import err
+
+
+def print_prediction(pred, title: str | None, title_given: bool = False) -> None:  # noqa: ANN001
+    from rich.table import Table
+
+    console = Console()
+    if title_given:
+        console.print(f"[dim]title (given by --title):[/] {title}", highlight=False)
+    elif title:
+        console.print(f"[dim]title (guessed from the first line):[/] {title}", highlight=False)
+    else:
+        console.print(
+            "[dim]title: none (the first line did not look like one; --title sets it)[/]",
+            highlight=False,
+        )
+    console.print(
+        f"[bold]{pred.label}[/]  confidence {pred.confidence:.2f}"
+        + ("  [yellow](long ad: windows were sampled)[/]" if pred.truncated else ""),
+        highlight=False,
+    )
+    if pred.runner_ups:
+        table = Table("runner-up", "probability", box=None, pad_edge=False)
+        for label, score in pred.runner_ups:
+            table.add_row(label, f"{score:.2f}")
+        console.print(table)
+    if pred.evidence:
+        console.print("[dim]evidence:[/]")
+        for sentence in pred.evidence:
+            console.print(f"  • {sentence}", highlight=False)
+
+
+def print_evaluation(results: list[dict]) -> None:
+    from rich.table import Table
+
+    console = Console()
+    if not console.is_terminal:  # piped or captured: don't squeeze the table into 80 columns
+        console = Console(width=max(console.width, 140))
+    first = results[0]
+    rows = first["rows"]
+    console.print(
+        f"[dim]{rows['evaluated']} rows evaluated ({rows['total']} in the file, "
+        f"{rows['filtered_out']} filtered out, {rows['unknown_label']} unknown labels, "
+        f"{rows['errors']} errors)[/]",
+        highlight=False,
+    )
+    if first["unknown_labels"]:
+        shown = ", ".join(f"{k} ({v})" for k, v in sorted(first["unknown_labels"].items()))
+        console.print(f"[yellow]labels not in the taxonomy (excluded):[/] {shown}", highlight=False)
+    target = first["coverage"]["target_precision"]
+    table = Table(title="Evaluation", title_justify="left")
+    table.add_column("model")
+    for name in ("n", "accuracy", "macro-F1", "weighted-F1", "ECE", "top-2"):
+        table.add_column(name, justify="right")
+    table.add_column(f"threshold for P≥{target:.2f}", justify="right")
+    table.add_column("coverage", justify="right")
+    for m in results:
+        cov = m["coverage"]
+        reached = cov["threshold"] is not None
+        reach = [f"{cov['threshold']:.3f}", f"{cov['coverage']:.3f}"] if reached else ["–", "–"]
+        table.add_row(
+            m["model"],
+            str(m["n"]),
+            *(f"{m[k]:.3f}" for k in ("accuracy", "macro_f1", "weighted_f1", "ece")),
+            f"{m['top2_accuracy']:.3f}",
+            *reach,
+        )
+    console.print(table)
+    roles = Table(title="F1 per role", title_justify="left")
+    roles.add_column("role")
+    roles.add_column("support", justify="right")
+    for m in results:
+        roles.add_column(m["model"], justify="right")
+    for label, v in first["per_label"].items():
+        f1s = (f"{m['per_label'][label]['f1']:.3f}" for m in results)
+        roles.add_row(label, str(v["support"]), *f1s)
+    console.print(roles)
+    if "groups" in first:
+        groups = Table(
+            title=f"By {first['data']['group_column']}: macro-F1 / accuracy / ECE",
+            title_justify="left",
+        )
+        groups.add_column("group")
+        groups.add_column("n", justify="right")
+        for m in results:
+            groups.add_column(m["model"], justify="right")
+        for name, g in first["groups"].items():
+            cells = (
+                "{macro_f1:.3f} / {accuracy:.3f} / {ece:.3f}".format(**m["groups"][name])
+                for m in results
+            )
+            groups.add_row(name, str(g["n"]), *cells)
+        console.print(groups)
+    if first["excluded_labels"]:
+        why = "no rows" if first["min_support"] <= 1 else f"fewer than {first['min_support']} rows"
+        console.print(
+            f"[dim]excluded from macro-F1 ({why}): {', '.join(first['excluded_labels'])}[/]",
+            highlight=False,
+        )
+
+
+def rows_progress(enabled: bool):  # noqa: ANN202 - a context manager of a progress callback
+    """A rich progress bar (rows, rows/s, ETA) as a ``progress(done, total)`` callback."""
+    import contextlib
+    import time
+
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    @contextlib.contextmanager
+    def bar():  # noqa: ANN202
+        if not enabled:
+            yield None
+            return
+        columns = (
+            TextColumn("labelling"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+        )
+        with Progress(*columns, console=err) as progress:
+            start: dict[str, float] = {}
+
+            def update(done: int, total: int | None) -> None:
+                if not start:
+                    start.update(t=time.perf_counter(), done=done)
+                    start["task"] = progress.add_task("rows", total=total, completed=done, rate="")
+                    return
+                rate = (done - start["done"]) / max(time.perf_counter() - start["t"], 1e-9)
+                progress.update(int(start["task"]), completed=done, rate=f"{rate:,.1f} rows/s")
+
+            yield update
+
+    return bar()
+
+
+def print_label_summary(s) -> None:  # noqa: ANN001 - batch.LabelSummary
+    resumed = f" ({s.resumed_from:,} by the interrupted run)" if s.resumed_from else ""
+    err.print(
+        f"[bold]labelled {s.rows:,} rows[/]{resumed} in {s.seconds:.1f} s "
+        f"({s.rows_per_second:,.1f} rows/s): {s.errors:,} errors, {s.warnings:,} warnings",
+        highlight=False,
+    )
+    if s.label_counts:
+        counts = ", ".join(f"{k} {v:,}" for k, v in s.label_counts.items())
+        err.print(f"  {counts}", highlight=False)
+    check = "ok" if s.rows - s.filtered_out == s.rows_written else "MISMATCH"
+    filtered = f", filtered out {s.filtered_out:,}" if s.filtered_out else ""
+    err.print(
+        f"  rows in {s.rows:,}{filtered}, rows out {s.rows_written:,} ({check}) -> {s.output}",
+        highlight=False,
+    )
+    for note in s.notes:
+        err.print(f"  [yellow]note:[/] {note}", highlight=False)

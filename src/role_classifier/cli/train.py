@@ -1,0 +1,177 @@
+"""``role-classifier train``: fit a head on labelled postings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .app import app
+from .common import DelimiterOpt, TaxonomyOpt, err, fail
+
+
+@app.command("train")
+def train_cli(
+    data: Annotated[list[Path], typer.Argument(help="Labelled CSVs (title, description, label).")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Folder to save the model in (created).")
+    ],
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="Training config YAML (fields of TrainConfig). [default: configs/train.yaml "
+            "when it exists here, else the one shipped with the package]",
+        ),
+    ] = None,
+    taxonomy: TaxonomyOpt = None,
+    text_column: Annotated[
+        str, typer.Option("--text-column", help="Column of the posting's description.")
+    ] = "description",
+    title_column: Annotated[
+        str,
+        typer.Option(
+            "--title-column", help="Column of the posting's title (files without it: none)."
+        ),
+    ] = "title",
+    label_column: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--label-column",
+            help="Repeatable: each file uses the first of these columns it has. "
+            "[default: label, title_label]",
+        ),
+    ] = None,
+    filter_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--filter",
+            help="COL=VALUE, repeatable: keep only matching rows of files that have COL "
+            "(e.g. split=train).",
+        ),
+    ] = None,
+    group_column: Annotated[
+        str,
+        typer.Option(
+            "--group-column",
+            help="Postings sharing a value here (per file) stay in one cross-validation fold; "
+            "files without the column group each posting alone.",
+        ),
+    ] = "company",
+    seed: Annotated[int | None, typer.Option("--seed", help="Overrides the config.")] = None,
+    c: Annotated[float | None, typer.Option("--c", help="Overrides the config.")] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an existing output directory.")
+    ] = False,
+    delimiter: DelimiterOpt = None,
+) -> None:
+    """Fit and calibrate a classifier head on labelled postings, then save it.
+
+    Examples:
+
+        role-classifier train data/samples/postings.csv --output models/mine
+
+        role-classifier train data/samples/postings.csv --filter split=train -o models/mine
+    """
+    import yaml
+
+    from .._extras import MissingExtraError, require_extra
+    from ..data import DataError, parse_filters
+    from ..modeling.model_card import model_card
+    from ..taxonomy import TaxonomyError, load_taxonomy, yaml_error_message
+    from ..training import TrainConfig, load_training_data, train
+
+    if output.exists() and not output.is_dir():
+        raise fail(f"--output {output} is a file; give a folder to save the model in")
+    if output.exists() and any(output.iterdir()) and not overwrite:
+        raise fail(f"{output} exists and is not empty; pass --overwrite to replace it")
+    config_given = config is not None
+    config = config if config is not None else _default_train_config()
+    if not config.is_file():
+        raise fail(
+            f"--config {config}: no such file; give a training config YAML "
+            "(configs/train.yaml is the shipped one), or leave --config out to use it"
+        )
+    try:
+        filters = parse_filters(filter_)
+        tax = load_taxonomy(taxonomy)
+        cfg = TrainConfig.from_yaml(config, seed=seed, c=c)
+        if cfg.finetune_epochs > 0 and cfg.finetune_lora_rank > 0:
+            require_extra("peft")
+        labelled = load_training_data(
+            data,
+            tax,
+            text_column=text_column,
+            title_column=title_column,
+            label_columns=label_column or ("label", "title_label"),
+            filters=filters,
+            group_column=group_column or None,
+            delimiter=delimiter,
+            on_warning=lambda msg: err.print(f"[yellow]warning:[/] {msg}", highlight=False),
+        )
+    except yaml.YAMLError as exc:
+        raise fail(yaml_error_message(config, exc)) from exc
+    except (TaxonomyError, DataError, ValueError, MissingExtraError) as exc:
+        raise fail(str(exc)) from exc
+    if not config_given:
+        err.print(f"[dim]config: {config}[/]", highlight=False)
+    err.print(f"training on {len(labelled.labels)} postings: {labelled.counts()}", highlight=False)
+    clf = train(labelled, cfg, tax, progress=lambda msg: err.print(f"[dim]{msg}[/]"))
+    command = _train_command(
+        data,
+        output,
+        config,
+        taxonomy,
+        text_column=text_column,
+        title_column=title_column,
+        label_column=label_column,
+        filter_=filter_,
+        group_column=group_column,
+        seed=seed,
+        c=c,
+        overwrite=overwrite,
+    )
+    clf.save_pretrained(output, model_card=model_card(clf, command))
+    err.print(f"saved to {output}")
+
+
+def _default_train_config() -> Path:
+    """``configs/train.yaml`` in the working folder when there is one, else the shipped copy."""
+    here = Path("configs/train.yaml")
+    return here if here.is_file() else Path(__file__).parent.parent / "configs" / "train.yaml"
+
+
+def _train_command(
+    data: list[Path],
+    output: Path,
+    config: Path,
+    taxonomy: Path | None,
+    **options: object,
+) -> str:
+    """The command line that reproduces a training run, for the model card: the settings in
+    force (the config file actually read included), not whatever ``sys.argv`` holds."""
+    import os
+    import shlex
+
+    def shown(path: Path) -> str:  # relative to the working folder when inside it
+        rel = os.path.relpath(path.resolve())
+        return path.as_posix() if rel.startswith("..") else Path(rel).as_posix()
+
+    args = ["role-classifier", "train", *map(shown, data), "--output", shown(output)]
+    args += ["--config", shown(config)]
+    if taxonomy is not None:
+        args += ["--taxonomy", shown(taxonomy)]
+    defaults = {"text_column": "description", "title_column": "title", "group_column": "company"}
+    for name, value in options.items():
+        flag = "--" + name.rstrip("_").replace("_", "-")
+        if value is None or value is False or defaults.get(name) == value:
+            continue
+        if value is True:
+            args.append(flag)
+        elif isinstance(value, list):
+            for item in value:
+                args += [flag, str(item)]
+        else:
+            args += [flag, str(value)]
+    return shlex.join(args)

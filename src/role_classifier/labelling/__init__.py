@@ -1,0 +1,45 @@
+"""Labelling jobs: every row of a file of postings, labelled, with nothing lost.
+
+``options`` (:class:`LabelOptions`, the one options object, and the output columns), ``rows``
+(the one per-row path of every engine), ``checkpoint`` (OUTPUT.partial and resume), ``summary``
+(:class:`LabelSummary`), ``local`` (:func:`label_csv`, this process, streaming) and ``ray``
+(:func:`~.ray.label_dataset` and :class:`~.ray.RoleLabeller`, imported only when asked for).
+"""
+
+from __future__ import annotations
+
+from .checkpoint import check_paths
+from .errors import (
+    ColumnClashError,
+    InputFormatError,
+    LabelCsvError,
+    MissingColumnError,
+    OutputError,
+    OutputIsInputError,
+    ResumeError,
+    RowCountError,
+)
+from .local import ProgressCallback, count_records, label_csv
+from .options import SCORE_PREFIX, LabelOptions, output_columns
+from .rows import label_records
+from .summary import LabelSummary
+
+__all__ = [
+    "SCORE_PREFIX",
+    "ColumnClashError",
+    "InputFormatError",
+    "LabelCsvError",
+    "LabelOptions",
+    "LabelSummary",
+    "MissingColumnError",
+    "OutputError",
+    "OutputIsInputError",
+    "ProgressCallback",
+    "ResumeError",
+    "RowCountError",
+    "check_paths",
+    "count_records",
+    "label_csv",
+    "label_records",
+    "output_columns",
+]

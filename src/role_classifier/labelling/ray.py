@@ -1,0 +1,749 @@
+"""Label postings on a Ray cluster with Ray Data: ``label-csv --engine ray``.
+
+Install with ``pip install 'role-classifier[ray]'``. Ray is imported inside the functions here,
+never when ``role_classifier`` is imported.
+
+* **One per-row path.** :class:`RoleLabeller` is a callable class for ``ds.map_batches``: its
+  ``__init__`` loads the model once per actor, its ``__call__`` adds the output columns of
+  :meth:`.LabelOptions.columns` to a batch through :func:`.rows.label_records`, the function the
+  local engine's rows go through too. Same model, backend and rows: same values, with a backend
+  whose scores do not depend on the other postings in a batch (torch); the int8 ONNX backend's
+  do, slightly (the 4th decimal), in either engine, and Ray batches rows differently.
+* **Values.** The output cells are the ones ``--engine local`` writes in the same format:
+  CSV/TSV all text (scores with 4 decimals, ``""`` when empty); parquet and JSON lines float
+  scores and nulls where empty. Scores are rounded to 4 decimals in every format.
+* **Order.** Rows are not kept in input order: Ray spreads blocks over actors and part files.
+  Join on an id column.
+* **Rows in = rows out.** :func:`label_dataset` counts the input rows, writes, reads the count
+  back from the written part files and raises :class:`.errors.RowCountError` if they differ.
+* **Faults.** Actors are restarted and their batches retried by Ray (:data:`ACTOR_OPTIONS`).
+  A killed driver stops the job: Ray Data has no resume; rerun into an empty folder.
+"""
+
+from __future__ import annotations
+
+import csv
+import fnmatch
+import functools
+import io
+import json
+import os
+import re
+import time
+import warnings
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .. import csvio
+from ..csvio import _json_value, _text
+from ..threads import default_workers, thread_limits
+from .errors import ColumnClashError, InputFormatError, LabelCsvError, RowCountError
+from .options import LabelOptions, check_header, column_index, column_types
+from .rows import label_records
+from .summary import LabelSummary, min_confidence_note
+
+if TYPE_CHECKING:
+    from ..modeling.model import RoleClassifier
+    from ..taxonomy import Taxonomy
+
+__all__ = [
+    "ACTOR_OPTIONS",
+    "InputFile",
+    "RoleLabeller",
+    "check_input",
+    "input_files",
+    "label_dataset",
+    "output_arrays",
+]
+
+ACTOR_OPTIONS: dict[str, int] = {"max_restarts": 4, "max_task_retries": 4}
+"""Ray options of the labelling actors: an actor that dies (node lost, killed, out of memory)
+is restarted up to 4 times and its unfinished batches are retried up to 4 times, so a batch that
+kills every actor it lands on fails the run instead of looping forever. Exceptions raised by the
+model are not retried: a row that fails gets an ``error``, a broken model fails the run."""
+
+INPUT_EXTENSIONS = {
+    ".csv": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+}
+_GLOB = re.compile(r"[*?\[]")
+
+
+# -- the callable class ------------------------------------------------------------------------
+class RoleLabeller:
+    """Adds ``predicted_role``, ``confidence``, runner-ups and ``error`` to batches of postings.
+
+    Pass the class (not an instance) to ``map_batches``; each actor loads the model once.
+    Batches may be pyarrow Tables (best: the column types are exact), pandas DataFrames or dicts
+    of numpy arrays; every input column is kept and the answer has the same type.
+
+    Args:
+        model: a saved model directory (reachable on every node), ``"default"`` or ``"zero-shot"``.
+        options: what to read and add (:class:`.LabelOptions`); or give its fields as keywords
+            (``text_column="description"``, ``title_column="title"``, ``top_k=1``, ...).
+        backend: ``"onnx"`` or ``"torch"`` (see :meth:`RoleClassifier.from_pretrained`).
+        workers: threads the model uses in this actor (give the actor as many CPUs).
+        taxonomy: a :class:`Taxonomy` replacing the model's (as ``--taxonomy`` does).
+        output_format: shape the output cells exactly as ``label-csv`` writes them in this
+            format: ``csv``/``tsv`` all text (scores with 4 decimals, ``""`` when empty);
+            ``parquet``, ``jsonl`` or None (default) floats, lists and nulls.
+            Scores are rounded to 4 decimals in every format, as the local engine writes them.
+
+    Example:
+        >>> import ray
+        >>> from role_classifier.labelling.ray import ACTOR_OPTIONS, RoleLabeller
+        >>> ds = ray.data.read_parquet("s3://bucket/postings/")  # doctest: +SKIP
+        >>> ds = ds.map_batches(  # doctest: +SKIP
+        ...     RoleLabeller,
+        ...     fn_constructor_kwargs={"text_column": "description", "title_column": "title"},
+        ...     batch_format="pyarrow", batch_size=64, num_cpus=1,
+        ...     compute=ray.data.ActorPoolStrategy(size=8), **ACTOR_OPTIONS)
+        >>> ds.write_parquet("s3://bucket/labelled/")  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        model: str | Path = "default",
+        options: LabelOptions | None = None,
+        *,
+        backend: str = "onnx",
+        workers: int = 1,
+        taxonomy: Taxonomy | None = None,
+        output_format: str | None = None,
+        **fields: Any,
+    ) -> None:
+        from ..modeling.model import RoleClassifier
+
+        self.options = options if options is not None else LabelOptions(**fields)
+        self.workers, self.output_format = workers, output_format
+        self.clf: RoleClassifier = RoleClassifier.from_pretrained(
+            model, taxonomy=taxonomy, backend=backend
+        )
+        self.columns = self.options.columns(self.clf.labels)
+        with thread_limits(workers):
+            self.clf.encoder  # load the backbone now, once per actor  # noqa: B018
+
+    def __call__(self, batch: Any) -> Any:
+        """Label one batch; returns it with the output columns appended."""
+        opts = self.options
+        names = [opts.text_column] + ([opts.title_column] if opts.title_column else [])
+        cells = [[_cell(v) for v in _column_values(batch, name)] for name in names]
+        with thread_limits(self.workers):
+            values = label_records(self.clf, list(zip(*cells)), names, opts)
+        arrays = output_arrays(self.columns, values, self.output_format)
+        return _append(batch, self.columns, arrays)
+
+
+def output_arrays(columns: list[str], values: list[list[Any]], output_format: str | None) -> list:
+    """The output columns as pyarrow arrays, cells shaped as ``label-csv`` writes them in
+    ``output_format`` (see :class:`RoleLabeller`).
+
+    Example:
+        >>> [a.to_pylist() for a in output_arrays(["predicted_role", "confidence", "error"],
+        ...                                       [["AI Engineer", 0.81234, None]], "csv")]
+        [['AI Engineer'], ['0.8123'], ['']]
+    """
+    import pyarrow as pa
+
+    as_text = output_format in ("csv", "tsv")
+    arrays = []
+    for i, kind in enumerate(column_types(columns)):
+        column = [row[i] for row in values]
+        if as_text:
+            arrays.append(pa.array([_text(v) for v in column], type=pa.string()))
+        elif kind == "float":
+            arrays.append(pa.array([_json_value(v) for v in column], type=pa.float64()))
+        elif kind == "list":
+            arrays.append(pa.array(column, type=pa.list_(pa.string())))
+        else:
+            arrays.append(pa.array(column, type=pa.string()))
+    return arrays
+
+
+def _column_values(batch: Any, name: str) -> list[Any]:
+    if name not in _batch_names(batch):
+        raise KeyError(f"the batch has no column {name!r}; its columns: {_batch_names(batch)}")
+    column = batch[name]
+    if hasattr(column, "to_pylist"):  # pyarrow
+        return column.to_pylist()
+    return list(column)
+
+
+def _batch_names(batch: Any) -> list[str]:
+    if hasattr(batch, "column_names"):
+        return list(batch.column_names)
+    return [str(c) for c in (batch.columns if hasattr(batch, "columns") else batch.keys())]
+
+
+def _cell(value: Any) -> str:
+    """A text or title cell as the local engine would see it: missing is empty."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    return value if isinstance(value, str) else str(value)
+
+
+def _append(batch: Any, names: list[str], arrays: list) -> Any:
+    if hasattr(batch, "append_column"):  # pyarrow.Table
+        for name, array in zip(names, arrays):
+            batch = batch.append_column(name, array)
+        return batch
+    if hasattr(batch, "assign"):  # pandas.DataFrame: arrow-backed columns keep their types
+        import pandas as pd
+
+        return batch.assign(
+            **{
+                name: pd.Series(
+                    array.to_pandas(types_mapper=pd.ArrowDtype).array, index=batch.index
+                )
+                for name, array in zip(names, arrays)
+            }
+        )
+    out = dict(batch)
+    for name, array in zip(names, arrays):
+        out[name] = array.to_numpy(zero_copy_only=False)
+    return out
+
+
+# -- finding the input -------------------------------------------------------------------------
+class InputFile:
+    """One input file: where, its format and size."""
+
+    def __init__(self, path: str, fmt: str, size: int) -> None:
+        self.path, self.fmt, self.size = path, fmt, size
+
+    def __repr__(self) -> str:
+        return f"InputFile({self.path!r}, {self.fmt!r}, {self.size})"
+
+
+def _filesystem(location: str) -> tuple[Any, str]:
+    from pyarrow import fs as pafs
+
+    if "://" in location:
+        return pafs.FileSystem.from_uri(location)
+    return pafs.LocalFileSystem(), str(Path(location).expanduser().resolve())
+
+
+def input_files(input: str | Path) -> tuple[Any, list[InputFile], list[str]]:
+    """The data files of INPUT: a file, a folder (searched recursively) or a glob.
+
+    Files named ``.x`` or ``_x`` are skipped (``_SUCCESS``, ``.crc``), as are files whose
+    extension is not a known format when INPUT is a folder or glob, and empty (0-byte) files.
+
+    Returns:
+        (pyarrow filesystem, files sorted by path, notes about skipped files).
+
+    Raises:
+        LabelCsvError: nothing there, an unknown format, or no data file found.
+    """
+    from pyarrow import fs as pafs
+
+    text = str(input)
+    glob = _GLOB.search(text)
+    if glob is None:
+        filesystem, path = _filesystem(text)
+        info = filesystem.get_file_info(path)
+        if info.type == pafs.FileType.NotFound:
+            raise LabelCsvError(f"{text}: no such file or folder")
+        if info.type == pafs.FileType.File:
+            fmt = INPUT_EXTENSIONS.get(_extension(path))
+            if fmt is None:
+                raise LabelCsvError(
+                    f"{text}: unknown input format; use .csv, .parquet or .jsonl files"
+                )
+            infos = [info]
+        else:
+            infos = filesystem.get_file_info(pafs.FileSelector(path, recursive=True))
+        pattern = None
+    else:
+        head = text[: glob.start()]
+        base = head.rsplit("/", 1)[0] if "/" in head else "."
+        filesystem, base_path = _filesystem(base or "/")
+        pattern = base_path.rstrip("/") + "/" + text[len(base) :].lstrip("/")
+        try:
+            infos = filesystem.get_file_info(pafs.FileSelector(base_path, recursive=True))
+        except FileNotFoundError:
+            infos = []
+    files, notes, empty, unknown = [], [], [], []
+    for info in sorted(infos, key=lambda i: i.path):
+        if info.type != pafs.FileType.File:
+            continue
+        if pattern is not None and not fnmatch.fnmatchcase(info.path, pattern):
+            continue
+        name = info.path.rsplit("/", 1)[-1]
+        if name.startswith((".", "_")):
+            continue
+        fmt = INPUT_EXTENSIONS.get(_extension(name))
+        if fmt is None:
+            unknown.append(name)
+        elif not info.size:
+            empty.append(info.path)
+        else:
+            files.append(InputFile(info.path, fmt, int(info.size)))
+    if unknown:
+        notes.append(f"skipped {len(unknown)} file(s) of unknown format: {', '.join(unknown[:5])}")
+    if empty:
+        notes.append(f"skipped {len(empty)} empty (0-byte) file(s): {', '.join(empty[:5])}")
+    if not files:
+        if empty:
+            raise InputFormatError(
+                f"{text}: the input is empty (0-byte files only): expected a header row "
+                "naming the columns"
+            )
+        raise LabelCsvError(f"{text}: no .csv, .parquet or .jsonl files found")
+    return filesystem, files, notes
+
+
+def _extension(name: str) -> str:
+    return os.path.splitext(name.lower())[1]
+
+
+def _columns_of(filesystem: Any, f: InputFile, delimiter: str = ",") -> list[str]:
+    """The column names of one input file, read from its header, schema or first line."""
+    if f.fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        with filesystem.open_input_file(f.path) as handle:
+            return list(pq.read_schema(handle).names)
+    with filesystem.open_input_stream(f.path) as handle:
+        raw = handle.read(1 << 16)
+        while _first_record_end(raw, f.fmt) is None:  # a long header, or a quoted newline
+            more = handle.read(1 << 20)
+            if not more:
+                break
+            raw += more
+    end = _first_record_end(raw, f.fmt)
+    first = raw if end is None else raw[:end]
+    if f.fmt == "csv":
+        if first.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raise InputFormatError(f"{f.path} is UTF-16; convert it to UTF-8 first")
+        text = first.decode("utf-8-sig", errors="replace")
+        header = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), None)
+        if not header:
+            raise InputFormatError(
+                f"{f.path}: the first line is blank: expected a header row naming the columns"
+            )
+        return header
+    try:
+        obj = json.loads(first)
+    except ValueError as exc:
+        raise InputFormatError(
+            f"{f.path}: the first line is not a JSON object ({exc}); expected JSON lines"
+        ) from exc
+    if not isinstance(obj, dict):
+        raise InputFormatError(f"{f.path}: the first line is not a JSON object")
+    return list(obj)
+
+
+def _first_record_end(raw: bytes, fmt: str) -> int | None:
+    """Where the first record ends (CSV: newlines inside double quotes skipped), else None."""
+    if fmt != "csv":
+        end = raw.find(b"\n")
+        return None if end < 0 else end
+    in_quotes = False
+    for i, byte in enumerate(raw):
+        if byte == 0x22:
+            in_quotes = not in_quotes
+        elif byte == 0x0A and not in_quotes:
+            return i
+    return None
+
+
+def _check_columns(path: str, names: list[str], options: LabelOptions, labels: list[str]) -> None:
+    """The local engine's header rules (:func:`.check_header`), and unique names for Ray."""
+    where = f"{path}: "
+    try:
+        column_index(names, options.text_column, "text")
+        if options.title_column is not None:
+            column_index(names, options.title_column, "title")
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ColumnClashError(
+                f"column(s) {', '.join(map(repr, repeated))} appear more than once; Ray Data "
+                "needs unique column names: rename the copies"
+            )
+        check_header(names, options, labels)
+    except LabelCsvError as exc:
+        raise type(exc)(where + str(exc)) from exc
+
+
+def check_input(
+    input: str | Path,
+    options: LabelOptions | None = None,
+    labels: list[str] | None = None,
+    **fields: Any,
+) -> tuple[Any, list[InputFile], list[str], list[str]]:
+    """Find the input files and check every file's columns, before Ray starts.
+
+    Args:
+        input: a file, folder or glob.
+        options: the job's options, or its fields as keywords.
+        labels: the model's labels (for the ``all_scores`` columns).
+
+    Returns:
+        (filesystem, files, column names, notes).
+
+    Raises:
+        MissingColumnError, ColumnClashError, InputFormatError, LabelCsvError: exit 2 material.
+    """
+    options = options if options is not None else LabelOptions(**fields)
+    filesystem, files, notes = input_files(input)
+    delimiter = input_delimiter(filesystem, files, options)
+    first: list[str] | None = None
+    for f in files:
+        names = _columns_of(filesystem, f, delimiter)
+        _check_columns(f.path, names, options, labels or [])
+        if first is None:
+            first = names
+        elif set(names) != set(first):
+            raise LabelCsvError(
+                f"{f.path} has columns {names} but {files[0].path} has {first}: all input "
+                "files of one run need the same columns"
+            )
+    assert first is not None
+    return filesystem, files, first, notes
+
+
+def input_delimiter(filesystem: Any, files: list[InputFile], options: LabelOptions) -> str:
+    """The CSV inputs' delimiter: given, or sniffed from the first CSV file's header as the
+    local engine sniffs it (``,`` when there is no CSV file)."""
+    csv_file = next((f for f in files if f.fmt == "csv"), None)
+    if options.delimiter is not None:
+        return options.delimiter
+    if csv_file is None:
+        return ","
+    with filesystem.open_input_stream(csv_file.path) as handle:
+        raw = handle.read(1 << 16)
+    end = _first_record_end(raw, "csv")
+    first = (raw if end is None else raw[:end]).decode("utf-8-sig", errors="replace")
+    return csvio.sniff_delimiter(first)
+
+
+# -- the job -----------------------------------------------------------------------------------
+def label_dataset(
+    input: str | Path,
+    output: str | Path,
+    options: LabelOptions | None = None,
+    *,
+    model: str | Path = "default",
+    taxonomy: Taxonomy | None = None,
+    backend: str = "onnx",
+    workers: int = 1,
+    concurrency: int | None = None,
+    ray_address: str | None = None,
+    progress: bool = False,
+    **fields: Any,
+) -> LabelSummary:
+    """Label every row of a folder, file or glob of CSV, parquet or JSON lines files with Ray.
+
+    Columns are checked on every file before Ray starts. With no Ray running and no
+    ``ray_address``, a local Ray instance is started and shut down at the end; with
+    ``ray_address="auto"`` (or ``ray://...``) the job joins that cluster; when Ray is already
+    initialised (a script run by ``ray job submit``, a test) it is used as it is.
+
+    Args:
+        input: a file, folder or glob, local or any URI pyarrow knows (``s3://``, ``gs://``).
+        output: a folder (created; must be empty) for the part files.
+        options: what to read and add (:class:`.LabelOptions`; ``filters`` are local only), or
+            its fields as keywords. ``output_format``: ``parquet`` (default), ``csv``, ``tsv``
+            or ``jsonl``, by default from the extension of ``output`` when it names one.
+        model: a saved model directory reachable from every node, ``"default"`` or
+            ``"zero-shot"``.
+        taxonomy: replaces the model's taxonomy, as in :meth:`RoleClassifier.from_pretrained`.
+        backend: ``"onnx"`` or ``"torch"``.
+        workers: threads (and Ray CPUs) per actor.
+        concurrency: actors; by default as many as the cluster's CPUs allow with one CPU left
+            for reading and writing (``(CPUs - 1) // workers``); more is refused. A local Ray
+            instance gets one logical CPU per core plus that one.
+        ray_address: the cluster to join (``"auto"``: the one running here).
+        progress: show Ray Data's progress bars.
+
+    Returns:
+        a :class:`LabelSummary` (``rows == rows_written`` is checked before it returns);
+        ``seconds`` counts from after Ray started (the start is in ``notes``).
+
+    Raises:
+        LabelCsvError and its subclasses, with a message saying what to do.
+
+    Example:
+        >>> s = label_dataset("postings/", "labelled/", text_column="description",
+        ...                   title_column="title", concurrency=2)  # doctest: +SKIP
+        >>> s.rows == s.rows_written  # doctest: +SKIP
+        True
+    """
+    options = options if options is not None else LabelOptions(**fields)
+    if workers < 1:
+        raise LabelCsvError(f"workers must be at least 1, got {workers}")
+    if concurrency is not None and concurrency < 1:
+        raise LabelCsvError(f"concurrency must be at least 1, got {concurrency}")
+    try:
+        fmt = csvio.output_format_for(
+            str(output).rstrip("/"), options.output_format, folder_default="parquet"
+        )
+    except csvio.OutputPathError as exc:
+        raise LabelCsvError(str(exc)) from None
+    from ..modeling.model import RoleClassifier
+
+    if str(model) not in ("default", "zero-shot") and Path(model).exists():
+        model = Path(model).resolve()  # actors do not share the driver's working directory
+    labels = RoleClassifier.from_pretrained(model, taxonomy=taxonomy, backend=backend).labels
+    filesystem, files, names, notes = check_input(input, options, labels)
+    delimiter = input_delimiter(filesystem, files, options)
+    out_fs, out_path = _filesystem(str(output))
+    _check_output(out_fs, out_path, str(output))
+    actor_args = {
+        "model": str(model),
+        "options": options,
+        "backend": backend,
+        "workers": workers,
+        "taxonomy": taxonomy,
+        "output_format": fmt,
+    }
+
+    import ray
+
+    began = time.perf_counter()
+    own = not ray.is_initialized()
+    if own:
+        init: dict[str, Any] = {"include_dashboard": False}
+        if ray_address:
+            init["address"] = ray_address
+        else:  # this machine's cores for the actors, one more logical CPU for reads and writes
+            init["num_cpus"] = default_workers() + 1
+        ray.init(**init)
+    try:
+        notes.append(f"Ray ready in {time.perf_counter() - began:.1f} s (not in the rows/s)")
+        started = time.perf_counter()
+        ray.data.DataContext.get_current().enable_progress_bars = progress
+        ds = _read(filesystem, files, names, delimiter)
+        try:
+            rows = ds.count()  # reads the input once: ragged CSV rows fail here, before the model
+            concurrency = _actors(int(ray.cluster_resources().get("CPU", 0)), workers, concurrency)
+            with warnings.catch_warnings():  # ray_remote_args: still the way to set retries
+                warnings.simplefilter("ignore", DeprecationWarning)
+                labelled = ds.map_batches(
+                    RoleLabeller,
+                    fn_constructor_kwargs=actor_args,
+                    batch_format="pyarrow",
+                    batch_size=options.batch_size,
+                    compute=ray.data.ActorPoolStrategy(size=concurrency),
+                    num_cpus=workers,
+                    **ACTOR_OPTIONS,
+                )
+            _write(labelled, fmt, out_fs, out_path)
+        except Exception as exc:
+            raise _explain(exc, filesystem, names, delimiter) from exc
+        tally = _read_back(out_fs, out_path, fmt, options.min_confidence is not None)
+    finally:
+        if own:
+            ray.shutdown()
+    written, errors, n_warnings, below, counts = tally
+    if written != rows:
+        raise RowCountError(
+            f"read {rows} rows but the part files in {output} hold {written}; they were kept "
+            "for inspection"
+        )
+    if options.min_confidence is not None:
+        notes.append(min_confidence_note(options.min_confidence, below))
+    return LabelSummary(
+        rows=rows,
+        rows_written=written,
+        errors=errors,
+        warnings=n_warnings,
+        label_counts=dict(counts.most_common()),
+        seconds=time.perf_counter() - started,
+        output=str(output),
+        columns=names + options.columns(labels),
+        notes=notes,
+        min_confidence=options.min_confidence,
+        below_min_confidence=below,
+        delimiter=delimiter,
+    )
+
+
+def _actors(cpus: int, workers: int, concurrency: int | None) -> int:
+    """Actors to start: each takes ``workers`` CPUs and one CPU stays free for Ray Data's
+    listing, reading and writing tasks (with every CPU held by an actor they never run)."""
+    most = (cpus - 1) // workers
+    if most < 1:
+        raise LabelCsvError(
+            f"the Ray cluster has {cpus} CPU(s): one actor of {workers} worker(s) plus one CPU "
+            "for reading and writing need more; lower --workers or add CPUs"
+        )
+    if concurrency is None:
+        return most
+    if concurrency > most:
+        raise LabelCsvError(
+            f"--concurrency {concurrency} x --workers {workers} CPUs would take every CPU of the "
+            f"Ray cluster ({cpus}), leaving none to read and write: use --concurrency {most} or "
+            "fewer"
+        )
+    return concurrency
+
+
+def _check_output(filesystem: Any, path: str, shown: str) -> None:
+    from pyarrow import fs as pafs
+
+    info = filesystem.get_file_info(path)
+    if info.type == pafs.FileType.File:
+        raise LabelCsvError(f"OUTPUT {shown} is a file: --engine ray writes a folder of part files")
+    if info.type == pafs.FileType.Directory and filesystem.get_file_info(
+        pafs.FileSelector(path, recursive=False)
+    ):
+        raise LabelCsvError(
+            f"OUTPUT {shown} is not empty: write to a new folder (Ray Data cannot resume or "
+            "replace part files; delete it to start over)"
+        )
+
+
+def _csv_options(names: list[str], delimiter: str) -> tuple[Any, Any]:
+    """pyarrow's CSV parse and convert options: every cell as text, exactly as written ("007"
+    stays "007", "NA" stays "NA", an empty cell is ""), quoted newlines inside cells."""
+    import pyarrow as pa
+    from pyarrow import csv as pacsv
+
+    parse = pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True)
+    convert = pacsv.ConvertOptions(
+        column_types={n: pa.string() for n in names},
+        strings_can_be_null=False,
+        quoted_strings_can_be_null=False,
+    )
+    return parse, convert
+
+
+def _read(filesystem: Any, files: list[InputFile], names: list[str], delimiter: str) -> Any:
+    """One dataset of all input files: Ray's own reader per format, then a union."""
+    import ray
+
+    parts = []
+    by_format: dict[str, list[str]] = {}
+    for f in files:
+        by_format.setdefault(f.fmt, []).append(f.path)
+    for fmt, paths in sorted(by_format.items()):
+        if fmt == "csv":
+            parse, convert = _csv_options(names, delimiter)
+            ds = ray.data.read_csv(
+                paths,
+                filesystem=filesystem,
+                convert_options=convert,
+                parse_options=parse,
+                file_extensions=None,
+            )
+        elif fmt == "parquet":
+            ds = ray.data.read_parquet(paths, filesystem=filesystem, file_extensions=None)
+        else:
+            ds = ray.data.read_json(paths, filesystem=filesystem, file_extensions=None)
+        parts.append(ds)
+    return parts[0] if len(parts) == 1 else parts[0].union(*parts[1:])
+
+
+def _write(ds: Any, fmt: str, filesystem: Any, path: str) -> None:
+    if fmt == "parquet":
+        ds.write_parquet(path, filesystem=filesystem)
+    elif fmt in ("csv", "tsv"):
+        delimiter = "\t" if fmt == "tsv" else ","
+        ds.write_csv(
+            path,
+            filesystem=filesystem,
+            arrow_csv_args_fn=functools.partial(_csv_write_args, delimiter),
+        )
+    else:
+        ds.write_json(path, filesystem=filesystem, pandas_json_args_fn=_json_write_args)
+
+
+def _csv_write_args(delimiter: str) -> dict[str, Any]:
+    """Quote only where needed, like the local writer."""
+    from pyarrow import csv as pacsv
+
+    options = pacsv.WriteOptions(delimiter=delimiter, quoting_style="needed")
+    return {"write_options": options}
+
+
+def _json_write_args() -> dict[str, Any]:
+    return {"force_ascii": False}  # UTF-8, like the local writer
+
+
+def _read_back(
+    filesystem: Any, path: str, fmt: str, below_column: bool
+) -> tuple[int, int, int, int, Counter[str]]:
+    """Rows, errors, warnings, rows below ``min_confidence`` and label counts of the written
+    part files, reading only those columns back."""
+    import pyarrow as pa
+    import pyarrow.dataset as pads
+    from pyarrow import csv as pacsv
+
+    wanted = ["predicted_role", "error"]
+    if below_column:
+        wanted.append("role_below_threshold")
+    if fmt in ("csv", "tsv"):
+        file_format: Any = pads.CsvFileFormat(
+            parse_options=pacsv.ParseOptions(
+                delimiter="\t" if fmt == "tsv" else ",", newlines_in_values=True
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in wanted},
+                strings_can_be_null=False,
+                include_columns=wanted,
+            ),
+        )
+    elif fmt == "jsonl":
+        file_format = pads.JsonFileFormat()
+    else:
+        file_format = "parquet"
+    dataset = pads.dataset(path, filesystem=filesystem, format=file_format)
+    rows = errors = warnings = below = 0
+    counts: Counter[str] = Counter()
+    for record_batch in dataset.to_batches(columns=wanted):
+        columns = [record_batch.column(i).to_pylist() for i in range(len(wanted))]
+        rows += record_batch.num_rows
+        for label, message, *rest in zip(*columns):
+            if label:
+                counts[label] += 1
+                warnings += bool(message)
+                below += bool(rest and rest[0])
+            else:
+                errors += 1
+    return rows, errors, warnings, below, counts
+
+
+def _explain(
+    exc: BaseException, filesystem: Any, names: list[str], delimiter: str
+) -> BaseException:
+    """A one-line LabelCsvError for a CSV file Ray's reader refused (its error names the file
+    but drops pyarrow's reason, so the file is parsed again here to find the reason)."""
+    found = re.search(r"Failed to read CSV file: (.+?)\. Please check", str(exc))
+    if found is None:
+        return exc
+    path = found.group(1)
+    reason = _csv_problem(filesystem, path, names, delimiter) or "not readable as CSV"
+    if re.search(r"Expected \d+ columns, got \d+", reason):
+        return InputFormatError(
+            f"{path}: a row does not match the header ({reason}). Ray's CSV reader cannot keep "
+            "such rows: fix them, or use --engine local, which keeps them as error rows"
+        )
+    if "UTF8" in reason or "UTF-8" in reason:
+        return InputFormatError(
+            f"{path}: {reason}. The input is not valid UTF-8: convert it, or use --engine local, "
+            "which reads such rows with a warning"
+        )
+    return InputFormatError(f"{path}: {reason}")
+
+
+def _csv_problem(filesystem: Any, path: str, names: list[str], delimiter: str) -> str | None:
+    """pyarrow's reason for refusing a CSV file, read with the options Ray used (None: no error)."""
+    import pyarrow as pa
+    from pyarrow import csv as pacsv
+
+    parse, convert = _csv_options(names, delimiter)
+    try:
+        with filesystem.open_input_stream(path) as f:
+            reader = pacsv.open_csv(f, parse_options=parse, convert_options=convert)
+            for _ in reader:
+                pass
+    except (pa.ArrowInvalid, OSError) as exc:
+        return " ".join(str(exc).split())
+    return None

@@ -1,0 +1,219 @@
+"""One row of a labelling job: checked, classified in a batch, turned into output cells.
+
+The one per-row path of every engine (local, Ray, the server's CSV jobs, DataFrames): a record
+becomes a :class:`Row` (a posting to classify, or an error), a :class:`Labeller` classifies a
+batch of them in one pass (retrying one by one when the batch fails), and
+:meth:`Labeller.values` gives the cells appended to each record, in
+:meth:`.LabelOptions.columns` order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .. import csvio
+from ..modeling.head import abstain
+from ..modeling.model import RoleClassifier
+from ..text import Posting, clean_text, posting_text
+from .options import LabelOptions, check_header
+
+__all__ = ["Labeller", "Row", "chunks", "label_records", "prepare"]
+
+
+@dataclass
+class Row:
+    """One input record, ready to classify (``posting``) or already failed (``error``)."""
+
+    cells: list[str]
+    posting: Posting | None = None
+    error: str | None = None
+    warning: str | None = None
+    label: str | None = None
+    confidence: float | None = None
+    runner_ups: list[tuple[str, float]] = field(default_factory=list)
+    below_threshold: str | None = None
+    evidence: list[str] | None = None
+    scores: dict[str, float] | None = None
+
+
+def prepare(
+    cells: list[str], notes: list[str], n_cols: int, text_idx: int, title_idx: int | None
+) -> Row:
+    """A record's cells as a :class:`Row`: ragged, blank or empty records become errors."""
+    warnings = list(notes)
+    warning = "; ".join(warnings) or None
+    if not cells:
+        return Row([""] * n_cols, error="blank line", warning=warning)
+    if len(cells) != n_cols:  # ragged: the same rule as csvio.Record.ragged_message
+        record = csvio.Record(0, cells, n_cols)
+        padded = cells[:n_cols] + [""] * (n_cols - len(cells))
+        return Row(padded, error=record.ragged_message(), warning=warning)
+    description = cells[text_idx]
+    title = cells[title_idx] if title_idx is not None else None
+    has_text = bool(clean_text(description))
+    if has_text or (title is not None and posting_text(title, None)):
+        if not has_text:
+            warnings.append("empty text; classified from the title alone")
+        return Row(
+            cells,
+            Posting(description=description, title=title),
+            warning="; ".join(warnings) or None,
+        )
+    row = Row(cells, warning=warning)
+    if description.strip() or (title or "").strip():
+        row.error = "no text left after removing HTML and whitespace"
+    else:
+        row.error = "empty text"
+    return row
+
+
+def chunks(
+    reader: csvio.CsvReader,
+    header: Sequence[str],
+    options: LabelOptions,
+    keep: csvio.RowFilter,
+) -> Iterator[tuple[list[Row], int]]:
+    """Chunks of up to ``batch_size`` prepared rows, each with the input records it consumed
+    (records left out by ``keep`` included). Ragged rows are kept whatever the filters say, so
+    they show up as errors."""
+    text_idx, title_idx = check_header(header, options)
+    chunk: list[Row] = []
+    consumed = 0
+    for record in reader:
+        consumed += 1
+        if not record.ragged and not keep(record.cells):
+            continue
+        chunk.append(prepare(record.cells, record.notes, len(header), text_idx, title_idx))
+        if len(chunk) == options.batch_size:
+            yield chunk, consumed
+            chunk, consumed = [], 0
+    if chunk or consumed:
+        yield chunk, consumed
+
+
+class Labeller:
+    """Fills label, confidence, runner-ups (and evidence, scores) of a batch of rows in one pass.
+
+    If the batch fails, its rows are retried one by one so that one bad row cannot sink its
+    batch; but when many rows in a row fail, the model is broken, not the rows, and it raises.
+
+    Example:
+        >>> labeller = Labeller(clf, LabelOptions(text_column="description"))  # doctest: +SKIP
+        >>> labeller.values([prepare(["Build RAG agents"], [], 1, 0, None)])  # doctest: +SKIP
+        [['AI Engineer', 0.81, 'ML Engineer', 0.07, None]]
+    """
+
+    max_failures_in_a_row = 8
+
+    def __init__(self, clf: RoleClassifier, options: LabelOptions) -> None:
+        self.clf, self.options, self.streak = clf, options, 0
+
+    def __call__(self, rows: Sequence[Row]) -> None:
+        todo = [r for r in rows if r.posting is not None and r.error is None]
+        if not todo:
+            return
+        try:
+            classify_batch(self.clf, todo, self.options)
+            self.streak = 0
+            return
+        except Exception:
+            pass
+        for row in todo:
+            try:
+                classify_batch(self.clf, [row], self.options)
+                self.streak = 0
+            except Exception as exc:
+                row.error = f"classification failed: {type(exc).__name__}: {exc}"
+                self.streak += 1
+                if self.streak >= self.max_failures_in_a_row:
+                    raise RuntimeError(
+                        f"{self.streak} rows in a row failed to classify, the last with "
+                        f"{type(exc).__name__}: {exc}. The model looks broken, not the rows"
+                    ) from exc
+
+    def values(self, rows: Sequence[Row]) -> list[list[Any]]:
+        """Classify ``rows`` and return their output values (the one path of every engine)."""
+        self(rows)
+        return [output_values(row, self.options, self.clf.labels) for row in rows]
+
+
+def classify_batch(clf: RoleClassifier, rows: Sequence[Row], options: LabelOptions) -> None:
+    """One :meth:`RoleClassifier.classify` pass; a decided role whose probability is below
+    ``min_confidence`` becomes Other by the model's one abstain rule (the role is kept in
+    ``below_threshold``)."""
+    postings = [r.posting for r in rows if r.posting is not None]
+    preds = clf.classify(postings, top_k=options.top_k, evidence=options.evidence)
+    other = clf.taxonomy.other_label
+    proba = np.array([[p.scores[label] for label in clf.labels] for p in preds]).reshape(
+        len(preds), len(clf.labels)
+    )
+    kept = abstain(proba, clf.labels.index(other), options.min_confidence)
+    for row, pred, k in zip(rows, preds, kept, strict=True):
+        label = pred.label
+        if label != other and clf.labels[k] == other:
+            row.below_threshold, label = label, other
+        ranked = sorted(pred.scores.items(), key=lambda kv: -kv[1])
+        row.label = label
+        row.confidence = pred.scores[label]
+        row.runner_ups = [(k, v) for k, v in ranked if k != label][: options.top_k]
+        row.evidence = list(pred.evidence) if options.evidence else None
+        row.scores = dict(pred.scores) if options.all_scores else None
+
+
+def output_values(row: Row, options: LabelOptions, labels: Sequence[str]) -> list[Any]:
+    """The appended cells (see :meth:`LabelOptions.columns`), None where empty."""
+    values: list[Any] = [row.label, row.confidence]
+    for k in range(options.top_k):
+        name, score = row.runner_ups[k] if k < len(row.runner_ups) else (None, None)
+        values += [name, score]
+    if options.min_confidence is not None:
+        values.append(row.below_threshold)
+    if options.evidence > 0:
+        values.append(row.evidence)
+    if options.all_scores:
+        values += [row.scores[label] if row.scores else None for label in labels]
+    messages = [m for m in (row.error, f"warning: {row.warning}" if row.warning else None) if m]
+    values.append("; ".join(messages) or None)
+    return values
+
+
+def label_records(
+    clf: RoleClassifier,
+    records: Sequence[Sequence[str]],
+    header: Sequence[str],
+    options: LabelOptions | None = None,
+    **fields: Any,
+) -> list[list[Any]]:
+    """The output values a job appends to each record, for records already read.
+
+    The same per-row path as :func:`.local.label_csv` (checks, one batched pass, retry one by
+    one, error and warning text), for other engines (:mod:`.ray`, DataFrames) to reuse.
+
+    Args:
+        clf: the classifier.
+        records: rows of cells in ``header`` order (more or fewer cells: an error row).
+        header: the column names.
+        options: the job's options (its ``filters`` are not applied here), or its fields as
+            keywords (``text_column="description"``, ...).
+
+    Returns:
+        one list per record, in :meth:`LabelOptions.columns` order; floats unrounded, None where
+        empty.
+
+    Raises:
+        MissingColumnError, ColumnClashError: the text or title column is absent or repeated.
+
+    Example:
+        >>> label_records(clf, [["Build RAG agents"], [""]], ["description"],
+        ...               LabelOptions(text_column="description"))  # doctest: +SKIP
+        [['AI Engineer', 0.81, 'ML Engineer', 0.07, None], [None, None, None, None, 'empty text']]
+    """
+    options = options if options is not None else LabelOptions(**fields)
+    header = list(header)
+    text_idx, title_idx = check_header(header, options.replace(filters={}))
+    rows = [prepare(list(cells), [], len(header), text_idx, title_idx) for cells in records]
+    return Labeller(clf, options).values(rows)
