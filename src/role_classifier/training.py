@@ -36,6 +36,7 @@ import numpy as np
 
 from .data import DataError, csv_header, read_labelled_csv
 from .modeling.features import FeatureLayout
+from .modeling.held_out import HeldOut
 from .modeling.model import Encoded, ModelConfig, RoleClassifier
 from .taxonomy import Taxonomy, load_taxonomy
 from .text import Posting
@@ -515,6 +516,14 @@ def train(
             clf.config.other_threshold = _best_other_threshold(clf, proba, held_out.y)
         held_out_metrics = _held_out_metrics(clf, held_out, proba, config.calibration)
         c = clf.config
+        clf.held_out = HeldOut(  # saved with the model: role shares, the review band
+            proba,
+            held_out.y,
+            titled,
+            tuple(clf.labels),
+            other_threshold=c.other_threshold,
+            other_label=clf.taxonomy.other_label,
+        )
         say(
             f"held out ({config.calibration}): {held_out_metrics}; temperature "
             f"{c.temperature:.3f} with a title, {c.temperature_description_only:.3f} "

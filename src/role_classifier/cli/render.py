@@ -167,3 +167,43 @@ def print_label_summary(s) -> None:  # noqa: ANN001 - batch.LabelSummary
     )
     for note in s.notes:
         err.print(f"  [yellow]note:[/] {note}", highlight=False)
+
+
+def print_shares(df) -> None:  # noqa: ANN001 - a pandas DataFrame from estimate_shares
+    """One table row per group and period: n, then each role's share and interval."""
+    from rich.table import Table
+
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=max(console.width, 160))
+    a = df.attrs
+    keys = [
+        c for c in df.columns if c not in ("role", "share", "low", "high", "n", "method", "note")
+    ]
+    table = Table(
+        title=f"Role shares ({a.get('method')}, {a.get('confidence', 0.9):.0%} intervals)",
+        title_justify="left",
+    )
+    for k in keys:
+        table.add_column(k)
+    table.add_column("n", justify="right")
+    roles = list(dict.fromkeys(df["role"]))
+    for role in roles:
+        table.add_column(role, justify="right")
+    table.add_column("note")
+    for key, part in df.groupby(keys, sort=False):
+        key = key if isinstance(key, tuple) else (key,)
+        cells = {r.role: f"{r.share:.1%} ({r.low:.1%}–{r.high:.1%})" for r in part.itertuples()}
+        first = part.iloc[0]
+        table.add_row(
+            *map(str, key),
+            str(first["n"]),
+            *(cells.get(r, "") for r in roles),
+            str(first["note"] or ""),
+        )
+    console.print(table)
+    err.print(
+        f"{a.get('rows', 0):,} rows read: {a.get('used_rows', 0):,} used, "
+        f"{a.get('error_rows', 0):,} error rows not used, {a.get('undated_rows', 0):,} undated",
+        highlight=False,
+    )

@@ -36,6 +36,7 @@ from ..taxonomy import Taxonomy, load_taxonomy
 from ..text import EmptyTextError, Posting, clean_text
 from .features import ZERO_SHOT_WEIGHTS, FeatureLayout
 from .head import abstain
+from .held_out import HELD_OUT_NAME, HeldOut
 from .prototypes import PROTOTYPES_NAME, prototype_files, read_prototypes, write_prototypes
 
 __all__ = ["ModelConfig", "Prediction", "RoleClassifier", "DEFAULT_MODEL_DIR"]
@@ -185,6 +186,8 @@ class RoleClassifier:
         """'onnx' (int8 ONNX Runtime, the default for inference) or 'torch' (fp32)."""
         self._prototypes: tuple[list[np.ndarray], list[np.ndarray]] | None = None
         self._patterns: dict[str, list[set[str]]] | None = None
+        self.held_out: HeldOut | None = None
+        """out-of-fold calibrated probabilities from training (:mod:`.held_out`)."""
 
     # -- properties -------------------------------------------------------------------------
     @property
@@ -633,6 +636,8 @@ class RoleClassifier:
             )
         if model_card is not None:
             (path / "README.md").write_text(model_card, encoding="utf-8")
+        if self.held_out is not None:  # held_out.safetensors: role shares, the review band
+            self.held_out.save(path)
         key = self.prototype_key() if self._encoder is not None else None
         if key is not None:  # role embeddings for this ONNX build, so loading needs no pass
             write_prototypes(path / PROTOTYPES_NAME, key, self._role_prototypes())
@@ -678,6 +683,8 @@ class RoleClassifier:
             )
         clf = cls(taxonomy or saved_tax, config, head, data.get("metadata", {}), backend=backend)
         clf.source = path
+        if (path / HELD_OUT_NAME).is_file():  # saved by training since role shares came in
+            clf.held_out = HeldOut.load(path)
         return clf
 
 

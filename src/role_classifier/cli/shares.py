@@ -1,0 +1,113 @@
+"""``role-classifier shares``: each role's share of a labelled feed, per group and period."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .app import app
+from .common import ModelOpt, err
+from .render import print_shares
+
+
+@app.command("shares")
+def shares_cli(
+    labelled: Annotated[
+        Path,
+        typer.Argument(
+            help="A label-csv output written with --all-scores (.csv, .tsv, .jsonl, .parquet)."
+        ),
+    ],
+    by: Annotated[
+        list[str] | None,
+        typer.Option("--by", help="Repeatable: estimate per value of this column (e.g. source)."),
+    ] = None,
+    date_column: Annotated[
+        str | None,
+        typer.Option("--date-column", help="A column of dates (2024-03, 2024-03-15, ISO)."),
+    ] = None,
+    period: Annotated[
+        str | None,
+        typer.Option("--period", help="month, quarter or year. [default: month with a date]"),
+    ] = None,
+    method: Annotated[
+        str | None,
+        typer.Option(
+            "--method",
+            help="cc (classify and count), pcc, acc, pacc or em. [default: the one "
+            "benchmarks/bench_shares.py measured best]",
+        ),
+    ] = None,
+    model: ModelOpt = "default",
+    title_column: Annotated[
+        str | None,
+        typer.Option(
+            "--title-column",
+            help="The column label-csv read titles from (the adjusted methods then use the "
+            "model's held-out rows scored with titles).",
+        ),
+    ] = None,
+    confidence: Annotated[
+        float,
+        typer.Option("--confidence", min=0.5, max=0.999, help="Coverage of the intervals."),
+    ] = 0.9,
+    n_boot: Annotated[
+        int, typer.Option("--n-boot", min=0, help="Bootstrap replicates (0: no intervals).")
+    ] = 300,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the table as CSV (long: one row a role).")
+    ] = None,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", help="Draw the shares over the periods as a PNG.")
+    ] = None,
+) -> None:
+    """Estimate each role's share of a labelled feed, per group and period, with intervals.
+
+    Reads the score_<role> columns of `label-csv --all-scores` (never the text), so it takes
+    seconds for 100,000 rows. Rows with an error are counted and not used; rows without a date
+    go to the period 'undated'; groups of fewer than 30 postings are marked.
+
+    Examples:
+
+        role-classifier label-csv feed.csv labelled.parquet --text-column description
+        --title-column title --all-scores
+
+        role-classifier shares labelled.parquet --date-column month --plot shares.png
+
+        role-classifier shares labelled.parquet --by source --json
+    """
+    from ..modeling.names import resolve_model_name
+    from ..shares import DEFAULT_METHOD, estimate_shares, plot_shares, shares_table
+
+    name = resolve_model_name(model)
+    held = None if name in ("default", "zero-shot") else name
+    if plot is not None:
+        from .._extras import require_extra
+
+        require_extra("matplotlib")
+    df = estimate_shares(
+        labelled,
+        by=by,
+        date_column=date_column,
+        period=period,
+        title_column=title_column,
+        method=method or DEFAULT_METHOD,
+        held_out=held,
+        confidence=confidence,
+        n_boot=n_boot,
+    )
+    if out is not None:
+        df.to_csv(out, index=False)
+    if plot is not None:
+        plot_shares(df, plot)
+    if as_json:
+        typer.echo(json.dumps(shares_table(df), ensure_ascii=False, indent=2))
+    else:
+        print_shares(df)
+    for path in (out, plot):
+        if path is not None:
+            err.print(f"wrote {path}", highlight=False)
