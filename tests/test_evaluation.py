@@ -9,18 +9,21 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from role_classifier.baselines import TfidfBaseline
 from role_classifier.cli import app
 from role_classifier.data import DataError, LabelledRows, parse_filters, read_labelled_csv
 from role_classifier.evaluation import (
     EvaluationError,
+    advice,
     calibration_bins,
     compute_metrics,
     coverage_curve,
     evaluate,
     expected_calibration_error,
+    label_hints,
     predict_rows,
+    split_warnings,
 )
+from role_classifier.evaluation.baselines import TfidfBaseline
 from role_classifier.taxonomy import load_taxonomy
 
 LABELS = ["A", "B", "C", "Other"]
@@ -218,6 +221,21 @@ def test_coverage_curve_ties_and_sampling() -> None:
     cov = coverage_curve(rng.integers(0, 4, 1000), many, other_index=3, max_points=50)
     assert len(cov["points"]) <= 51
     assert [p["threshold"] for p in cov["points"]] == sorted(p["threshold"] for p in cov["points"])
+
+
+def test_coverage_points_follow_the_models_abstain_rule() -> None:
+    from role_classifier.modeling.head import abstain
+
+    rng = np.random.default_rng(3)
+    proba = np.round(rng.dirichlet(np.ones(4), size=300), 2)  # rounded: many ties
+    y = rng.integers(0, 4, 300)
+    cov = coverage_curve(y, proba, other_index=1, target_precision=0.5)
+    for p in [*cov["points"], cov]:
+        decided = abstain(proba, 1, p["threshold"])
+        named = decided != 1
+        assert p["coverage"] == pytest.approx(named.mean(), abs=1e-6)
+        assert p["accuracy"] == pytest.approx((decided == y).mean(), abs=1e-6)
+        assert p["precision"] == pytest.approx((decided == y)[named].mean(), abs=1e-6)
 
 
 def test_metrics_reject_bad_input() -> None:
@@ -677,3 +695,85 @@ def test_cli_says_which_rows_it_skipped_and_prints_the_label_csv_command(
             f"--title-column title --model {tiny_model_dir} --min-confidence {threshold}"
         )
         assert expected in line
+
+
+# -- advice: what the command line tells the user after an evaluation ------------------------
+def _advised(model: str, warnings: list[str], threshold: float | None) -> dict:
+    return {
+        "model": model,
+        "warnings": warnings,
+        "coverage": {"threshold": threshold, "target_precision": 0.9, "coverage": 0.75},
+        "data": {"text_column": "description", "title_column": "title"},
+    }
+
+
+def test_split_warnings_shared_first_then_per_model() -> None:
+    a = _advised("a", ["ragged rows", "reused nothing", "slow"], None)
+    b = _advised("b", ["baseline warning", "ragged rows"], None)
+    assert split_warnings([a, b]) == [
+        (None, "ragged rows"),
+        ("a", "reused nothing"),
+        ("a", "slow"),
+        ("b", "baseline warning"),
+    ]
+    assert split_warnings([a]) == [(None, w) for w in a["warnings"]]  # one model: all shared
+    assert split_warnings([]) == []
+
+
+def test_label_hints_name_model_precision_coverage_and_command() -> None:
+    models = [
+        _advised("models/mine", [], 0.62),
+        _advised("default", [], 0.0),  # no abstaining needed: no hint
+        _advised("zero-shot", [], None),  # target not reached: no hint
+        _advised("tfidf-baseline", [], 0.5),  # label-csv cannot run the baseline
+    ]
+    [hint] = label_hints(models)
+    assert hint == (
+        "to label new postings with models/mine at precision 0.9 (coverage 0.750 here): "
+        "role-classifier label-csv JOBS.csv LABELLED.csv --text-column description "
+        "--title-column title --model models/mine --min-confidence 0.62"
+    )
+    [hint] = label_hints(models, taxonomy_path=Path("my roles.yaml"), backend="torch")
+    assert hint.endswith("--min-confidence 0.62 --taxonomy 'my roles.yaml' --backend torch")
+    assert "--backend" not in label_hints(models, backend="onnx")[0]  # the default: not said
+
+
+def test_advice_on_an_evaluation(postings_csv: Path, tiny_trained) -> None:  # noqa: ANN001
+    result = evaluate(
+        postings_csv,
+        "role",
+        "description",
+        "title",
+        models=[("tiny", tiny_trained), "tfidf-baseline"],
+        baseline_train=postings_csv,
+        target_precision=0.0,  # every threshold reaches it: 0, so no label-csv hint
+    )
+    out = advice(result, taxonomy_path="roles.yaml", backend="torch")
+    assert set(out) == {"warnings", "hints"}
+    assert out["hints"] == []
+    tiny, baseline = result["models"]
+    about_data = [w for w in tiny["warnings"] if w in baseline["warnings"]]
+    assert [w for who, w in out["warnings"] if who is None] == about_data
+    own = [w for who, w in out["warnings"] if who == "tfidf-baseline"]
+    assert any("also in the baseline's training rows" in w for w in own)
+    assert all(who in (None, "tfidf-baseline") for who, _ in out["warnings"])
+    result["models"][0]["coverage"]["threshold"] = 0.5
+    [hint] = advice(result, taxonomy_path="roles.yaml", backend="torch")["hints"]
+    assert hint.startswith("to label new postings with tiny at precision 0 (coverage ")
+    assert hint.endswith("--min-confidence 0.5 --taxonomy roles.yaml --backend torch")
+
+
+def test_old_module_paths_still_import() -> None:
+    import role_classifier.evaluation as evaluation
+    from role_classifier import _report_plots, baselines
+    from role_classifier.evaluation import plots
+
+    assert baselines.TfidfBaseline is TfidfBaseline
+    assert _report_plots.coverage_figure is plots.coverage_figure
+    for name in (
+        "BASELINE_NAME", "SCHEMA_VERSION", "GROUP_KEYS", "Classifier", "ModelRun", "evaluate",
+        "label_csv_command", "compute_metrics", "coverage_curve", "group_metrics",
+        "calibration_bins", "expected_calibration_error", "predict_rows", "write_report",
+    ):  # fmt: skip
+        assert hasattr(evaluation, name), name
+    assert issubclass(evaluation.EvaluationError, DataError)

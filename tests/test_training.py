@@ -257,7 +257,8 @@ def test_lora_finetune_saves_only_a_small_adapter(
 ) -> None:
     # the tiny BERT stands in for the bundled backbone, which only the adapter is saved against
     monkeypatch.setattr(
-        "role_classifier.encoders.torch_backend.bundled_backbone_path", lambda: Path(tiny_config.backbone)
+        "role_classifier.encoders.torch_backend.bundled_backbone_path",
+        lambda: Path(tiny_config.backbone),
     )
     data = load_training_data([train_csv], load_taxonomy())
     cfg = TrainConfig(

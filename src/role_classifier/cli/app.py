@@ -57,7 +57,8 @@ app = typer.Typer(
     cls=_Commands,
     help="Which AI/ML role is a job posting hiring for? 'classify' reads one ad, 'label-csv' "
     "labels every row of a CSV, 'evaluate' measures models on labelled data, 'train' fits a "
-    "model on labelled postings, 'serve' answers over HTTP.",
+    "model on labelled postings, 'shares' estimates each role's share of a labelled feed with "
+    "intervals, 'serve' answers over HTTP.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
