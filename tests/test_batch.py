@@ -142,7 +142,7 @@ def test_top_k_adds_runner_up_columns(tmp_path: Path, tiny_zero_shot: RoleClassi
         ]
         assert len(set(names)) == 4
     _, header0, _ = _label(tmp_path, tiny_zero_shot, data, top_k=0)
-    assert header0 == ["text", "predicted_role", "confidence", "error"]
+    assert header0 == ["text", "predicted_role", "confidence", "review", "error"]
 
 
 def test_jsonl_output(tmp_path: Path, tiny_trained: RoleClassifier) -> None:
@@ -808,7 +808,7 @@ def test_min_confidence_turns_weak_roles_into_other(
     p = sorted(c for c, r in zip(conf, roles, strict=True) if r != "Other")[2]  # 2+ rows below
     summary = label_csv(src, tmp_path / "t.jsonl", min_confidence=p, **kw)  # type: ignore[arg-type]
     rows = [json.loads(line) for line in (tmp_path / "t.jsonl").read_text("utf-8").splitlines()]
-    assert list(rows[0])[-3:] == ["runner_up_score", "role_below_threshold", "error"]
+    assert list(rows[0])[-4:] == ["runner_up_score", "role_below_threshold", "review", "error"]
     below = 0
     for row, c, r in zip(rows, conf, roles, strict=True):
         if r != "Other" and c < p:
@@ -828,7 +828,7 @@ def test_evidence_column_quotes_the_classifier(
     ad = " ".join(d for _, d in ADS[:3])  # three different sentences
     data = _csv_text(["id", "text"], [["1", ad], ["2", ""], ["3", ADS[0][1]]])
     _, header, rows = _label(tmp_path, tiny_trained, data, evidence=2)
-    assert header[-2:] == ["evidence", "error"]
+    assert header[-3:] == ["evidence", "review", "error"]
     preds = tiny_trained.classify([Posting(ad), Posting(ADS[0][1])], evidence=2)
     got = _col(header, rows, "evidence")
     assert [json.loads(got[0]), json.loads(got[2])] == [p.evidence for p in preds]  # type: ignore[union-attr]

@@ -91,7 +91,7 @@ def test_report_figures_leave_matplotlib_global_state_alone(
 
     monkeypatch.setattr(matplotlib, "use", no_switch)
     before = matplotlib.rcParams._get_backend_or_none()
-    from role_classifier import _report_plots
+    from role_classifier.evaluation import plots as _report_plots
 
     plots = importlib.reload(_report_plots)  # its import-time code runs again, under the patch
     cov = {

@@ -107,13 +107,17 @@ def test_role_labeller_on_table_frame_and_dict(tiny_model_dir: Path) -> None:
 
 
 def test_output_arrays_follow_the_local_writer_per_format() -> None:
-    values = [["AI Engineer", 0.812345, "ML Engineer", 0.1, None], [None, None, None, None, "x"]]
+    values = [
+        ["AI Engineer", 0.812345, "ML Engineer", 0.1, "auto", None],
+        [None, None, None, None, None, "x"],
+    ]
     as_csv = [a.to_pylist() for a in output_arrays(OUT, values, "csv")]
     assert as_csv[1] == ["0.8123", ""] and as_csv[0] == ["AI Engineer", ""]
     as_pq = [a.to_pylist() for a in output_arrays(OUT, values, "parquet")]
     assert as_pq[1] == [0.8123, None] and as_pq[0] == ["AI Engineer", None]
     as_json = [a.to_pylist() for a in output_arrays(OUT, values, "jsonl")]
-    assert as_json[0] == ["AI Engineer", None] and as_json[4] == [None, "x"]
+    assert as_json[0] == ["AI Engineer", None] and as_json[5] == [None, "x"]
+    assert as_csv[4] == ["auto", ""] and as_pq[4] == ["auto", None]
 
 
 def test_input_files_folder_glob_and_empty(tmp_path: Path) -> None:

@@ -36,6 +36,7 @@ import numpy as np
 
 from .data import DataError, csv_header, read_labelled_csv
 from .modeling.features import FeatureLayout
+from .modeling.head import fit_review
 from .modeling.held_out import HeldOut
 from .modeling.model import Encoded, ModelConfig, RoleClassifier
 from .taxonomy import Taxonomy, load_taxonomy
@@ -91,6 +92,9 @@ class TrainConfig:
     """also train on every posting without its title, so descriptions alone are read well."""
     tune_other_threshold: bool = False
     """pick the Other threshold that maximises held-out macro-F1 (else 0: plain arg-max)."""
+    review_precision: float = 0.95
+    """the review band: thresholds found on held-out scores so that ``auto`` answers reach this
+    precision (the rest are ``review``)."""
     finetune_epochs: int = 0
     """epochs of full backbone fine-tuning before the head is fitted (0: frozen backbone)."""
     finetune_lr: float = 3e-5
@@ -516,6 +520,16 @@ def train(
             clf.config.other_threshold = _best_other_threshold(clf, proba, held_out.y)
         held_out_metrics = _held_out_metrics(clf, held_out, proba, config.calibration)
         c = clf.config
+        c.review_confidence, c.review_margin, reached = fit_review(
+            proba, clf.decide(proba), held_out.y, config.review_precision
+        )
+        c.review_precision = reached["precision"]
+        held_out_metrics["review"] = {
+            "target_precision": config.review_precision,
+            "min_confidence": c.review_confidence,
+            "min_margin": c.review_margin,
+            **reached,
+        }
         clf.held_out = HeldOut(  # saved with the model: role shares, the review band
             proba,
             held_out.y,

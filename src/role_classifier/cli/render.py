@@ -21,7 +21,8 @@ def print_prediction(pred, title: str | None, title_given: bool = False) -> None
             highlight=False,
         )
     console.print(
-        f"[bold]{pred.label}[/]  confidence {pred.confidence:.2f}"
+        f"[bold]{pred.label}[/]  confidence {pred.confidence:.2f}  "
+        + ("[green]auto[/]" if pred.review == "auto" else "[yellow]review: check this one[/]")
         + ("  [yellow](long ad: windows were sampled)[/]" if pred.truncated else ""),
         highlight=False,
     )
@@ -159,6 +160,12 @@ def print_label_summary(s) -> None:  # noqa: ANN001 - batch.LabelSummary
     if s.label_counts:
         counts = ", ".join(f"{k} {v:,}" for k, v in s.label_counts.items())
         err.print(f"  {counts}", highlight=False)
+        classified = sum(s.label_counts.values())
+        err.print(
+            f"  review band: {classified - s.to_review:,} auto, {s.to_review:,} to review "
+            "(column review)",
+            highlight=False,
+        )
     check = "ok" if s.rows - s.filtered_out == s.rows_written else "MISMATCH"
     filtered = f", filtered out {s.filtered_out:,}" if s.filtered_out else ""
     err.print(

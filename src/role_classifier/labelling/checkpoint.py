@@ -164,6 +164,7 @@ class Tally:
     filtered_out: int = 0
     below: int = 0
     label_counts: Counter[str] = field(default_factory=Counter)
+    to_review: int = 0
 
     def add(self, chunk: list[Row], consumed: int) -> None:
         """Count one written chunk that consumed ``consumed`` input records."""
@@ -173,6 +174,7 @@ class Tally:
             self.errors += row.label is None
             self.warnings += row.label is not None and row.warning is not None
             self.below += row.below_threshold is not None
+            self.to_review += row.review == "review" and row.label is not None
         self.filtered_out += consumed - len(chunk)
         self.rows_done += consumed
 
@@ -184,6 +186,7 @@ class Tally:
             "filtered_out": self.filtered_out,
             "below": self.below,
             "label_counts": dict(sorted(self.label_counts.items())),
+            "to_review": self.to_review,
         }
 
     @classmethod
@@ -195,6 +198,7 @@ class Tally:
             int(state.get("filtered_out", 0)),
             int(state.get("below", 0)),
             Counter(state.get("label_counts", {})),
+            int(state.get("to_review", 0)),
         )
 
 

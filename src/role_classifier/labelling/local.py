@@ -192,6 +192,7 @@ def _summary(
         min_confidence=options.min_confidence,
         below_min_confidence=tally.below,
         delimiter=reader.delimiter,
+        to_review=tally.to_review,
     )
 
 

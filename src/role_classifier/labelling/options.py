@@ -46,6 +46,9 @@ class LabelOptions:
         evidence: with N > 0, an ``evidence`` column holds the N sentences that most support
             each decision.
         all_scores: add one ``score_<label>`` column per label with its calibrated probability.
+
+    Every job also writes ``review`` (``auto`` or ``review``: the model's review band) and
+    ``error``.
         batch_size: rows classified, written and checkpointed together.
         output_format: ``csv``, ``tsv``, ``jsonl`` or ``parquet`` instead of OUTPUT's extension.
         delimiter: the input's delimiter (one character, or ``tab``); sniffed when None.
@@ -57,7 +60,7 @@ class LabelOptions:
     Example:
         >>> opts = LabelOptions(text_column="description", top_k=0, min_confidence=0.6)
         >>> opts.columns()
-        ['predicted_role', 'confidence', 'role_below_threshold', 'error']
+        ['predicted_role', 'confidence', 'role_below_threshold', 'review', 'error']
         >>> LabelOptions(text_column="description", top_k=-1)
         Traceback (most recent call last):
         role_classifier.labelling.errors.LabelCsvError: top_k must be at least 0, got -1
@@ -146,11 +149,11 @@ def output_columns(
     Example:
         >>> output_columns(2)
         ['predicted_role', 'confidence', 'runner_up', 'runner_up_score', 'runner_up_2', \
-'runner_up_2_score', 'error']
+'runner_up_2_score', 'review', 'error']
         >>> output_columns(0, min_confidence=True, evidence=True)
-        ['predicted_role', 'confidence', 'role_below_threshold', 'evidence', 'error']
+        ['predicted_role', 'confidence', 'role_below_threshold', 'evidence', 'review', 'error']
         >>> output_columns(0, score_labels=["AI Engineer", "Other"])
-        ['predicted_role', 'confidence', 'score_AI Engineer', 'score_Other', 'error']
+        ['predicted_role', 'confidence', 'score_AI Engineer', 'score_Other', 'review', 'error']
     """
     cols = ["predicted_role", "confidence"]
     for k in range(1, top_k + 1):
@@ -161,7 +164,7 @@ def output_columns(
     if evidence:
         cols.append("evidence")
     cols += [SCORE_PREFIX + label for label in score_labels]
-    return [*cols, "error"]
+    return [*cols, "review", "error"]
 
 
 def column_types(columns: Sequence[str]) -> list[str]:

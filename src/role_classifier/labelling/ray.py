@@ -541,7 +541,7 @@ def label_dataset(
     finally:
         if own:
             ray.shutdown()
-    written, errors, n_warnings, below, counts = tally
+    written, errors, n_warnings, below, counts, to_review = tally
     if written != rows:
         raise RowCountError(
             f"read {rows} rows but the part files in {output} hold {written}; they were kept "
@@ -562,6 +562,7 @@ def label_dataset(
         min_confidence=options.min_confidence,
         below_min_confidence=below,
         delimiter=delimiter,
+        to_review=to_review,
     )
 
 
@@ -669,14 +670,14 @@ def _json_write_args() -> dict[str, Any]:
 
 def _read_back(
     filesystem: Any, path: str, fmt: str, below_column: bool
-) -> tuple[int, int, int, int, Counter[str]]:
-    """Rows, errors, warnings, rows below ``min_confidence`` and label counts of the written
-    part files, reading only those columns back."""
+) -> tuple[int, int, int, int, Counter[str], int]:
+    """Rows, errors, warnings, rows below ``min_confidence``, label counts and rows to review
+    of the written part files, reading only those columns back."""
     import pyarrow as pa
     import pyarrow.dataset as pads
     from pyarrow import csv as pacsv
 
-    wanted = ["predicted_role", "error"]
+    wanted = ["predicted_role", "error", "review"]
     if below_column:
         wanted.append("role_below_threshold")
     if fmt in ("csv", "tsv"):
@@ -695,19 +696,20 @@ def _read_back(
     else:
         file_format = "parquet"
     dataset = pads.dataset(path, filesystem=filesystem, format=file_format)
-    rows = errors = warnings = below = 0
+    rows = errors = warnings = below = to_review = 0
     counts: Counter[str] = Counter()
     for record_batch in dataset.to_batches(columns=wanted):
         columns = [record_batch.column(i).to_pylist() for i in range(len(wanted))]
         rows += record_batch.num_rows
-        for label, message, *rest in zip(*columns):
+        for label, message, band, *rest in zip(*columns):
             if label:
                 counts[label] += 1
                 warnings += bool(message)
                 below += bool(rest and rest[0])
+                to_review += band == "review"
             else:
                 errors += 1
-    return rows, errors, warnings, below, counts
+    return rows, errors, warnings, below, counts, to_review
 
 
 def _explain(

@@ -38,6 +38,7 @@ class Row:
     below_threshold: str | None = None
     evidence: list[str] | None = None
     scores: dict[str, float] | None = None
+    review: str | None = None
 
 
 def prepare(
@@ -152,8 +153,12 @@ def classify_batch(clf: RoleClassifier, rows: Sequence[Row], options: LabelOptio
         len(preds), len(clf.labels)
     )
     kept = abstain(proba, clf.labels.index(other), options.min_confidence)
-    for row, pred, k in zip(rows, preds, kept, strict=True):
+    decided = np.array([clf.labels.index(p.label) for p in preds], dtype=int)
+    final = np.where(kept == clf.labels.index(other), kept, decided)
+    bands = clf.review_bands(proba, final)
+    for row, pred, k, band in zip(rows, preds, kept, bands, strict=True):
         label = pred.label
+        row.review = str(band)
         if label != other and clf.labels[k] == other:
             row.below_threshold, label = label, other
         ranked = sorted(pred.scores.items(), key=lambda kv: -kv[1])
@@ -176,6 +181,7 @@ def output_values(row: Row, options: LabelOptions, labels: Sequence[str]) -> lis
         values.append(row.evidence)
     if options.all_scores:
         values += [row.scores[label] if row.scores else None for label in labels]
+    values.append(row.review if row.label is not None else None)
     messages = [m for m in (row.error, f"warning: {row.warning}" if row.warning else None) if m]
     values.append("; ".join(messages) or None)
     return values

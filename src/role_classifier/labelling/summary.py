@@ -27,6 +27,7 @@ class LabelSummary:
         min_confidence: the threshold used (None: the model's own decisions).
         below_min_confidence: rows labelled Other because their best role was below it.
         delimiter: the input's delimiter (given or sniffed).
+        to_review: classified rows in the ``review`` band (the rest are ``auto``).
     """
 
     rows: int
@@ -43,6 +44,7 @@ class LabelSummary:
     min_confidence: float | None = None
     below_min_confidence: int = 0
     delimiter: str = ","
+    to_review: int = 0
 
     @property
     def rows_per_second(self) -> float:

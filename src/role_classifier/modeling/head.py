@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["abstain", "best_role"]
+__all__ = ["REVIEW_BANDS", "abstain", "best_role", "fit_review", "margins", "review_band"]
 
 
 def best_role(proba: np.ndarray, other: int) -> np.ndarray:
@@ -43,3 +43,81 @@ def abstain(proba: np.ndarray, other: int, threshold: float | None) -> np.ndarra
     if not threshold:
         return idx
     return np.where(best_role(proba, other) < threshold, other, idx)
+
+
+REVIEW_BANDS = ("auto", "review")
+"""``auto``: trust the answer; ``review``: a person should check it (the coders' review flag)."""
+
+
+def margins(proba: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's probability of its decided label, and that minus the best other label's.
+
+    Example:
+        >>> c, m = margins(np.array([[0.7, 0.2, 0.1]]), np.array([0]))
+        >>> round(float(c[0]), 2), round(float(m[0]), 2)
+        (0.7, 0.5)
+    """
+    proba = np.asarray(proba, dtype=float)
+    rows = np.arange(len(proba))
+    conf = proba[rows, labels]
+    others = proba.copy()
+    others[rows, labels] = -np.inf
+    runner = others.max(axis=1) if proba.shape[1] > 1 else np.zeros(len(proba))
+    return conf, conf - runner
+
+
+def review_band(
+    proba: np.ndarray, labels: np.ndarray, min_confidence: float, min_margin: float
+) -> np.ndarray:
+    """The one review rule: ``auto`` where the decided label's calibrated probability is at
+    least ``min_confidence`` and leads the runner-up by at least ``min_margin``, else ``review``.
+
+    Example:
+        >>> p = np.array([[0.97, 0.02, 0.01], [0.6, 0.35, 0.05]])
+        >>> review_band(p, np.array([0, 0]), 0.9, 0.5).tolist()
+        ['auto', 'review']
+    """
+    conf, margin = margins(proba, labels)
+    auto = (conf >= min_confidence) & (margin >= min_margin)
+    return np.where(auto, REVIEW_BANDS[0], REVIEW_BANDS[1])
+
+
+def fit_review(
+    proba: np.ndarray, labels: np.ndarray, y: np.ndarray, precision: float = 0.95
+) -> tuple[float, float, dict[str, float]]:
+    """Thresholds of :func:`review_band` found on held-out rows: of the (confidence, margin)
+    pairs whose ``auto`` rows reach ``precision``, the one that puts the most rows in ``auto``.
+
+    Args:
+        proba: held-out calibrated probabilities.
+        labels: the label indices the model decided for them.
+        y: their true label indices.
+        precision: the accuracy the ``auto`` rows must reach.
+
+    Returns:
+        (min_confidence, min_margin, {"precision", "coverage", "n"}: what the pair reached on
+        these rows). When no pair reaches the target, the strictest pair is returned.
+
+    Example:
+        >>> p = np.array([[0.9, 0.1], [0.8, 0.2], [0.55, 0.45], [0.6, 0.4]])
+        >>> fit_review(p, np.array([0, 0, 0, 0]), np.array([0, 0, 1, 1]), precision=1.0)[:2]
+        (0.8, 0.6)
+    """
+    conf, margin = margins(proba, labels)
+    right = np.asarray(labels) == np.asarray(y)
+    qs = np.linspace(0, 1, 41)
+    cs = np.unique(np.r_[0.0, np.quantile(conf, qs)]) if len(conf) else np.array([1.0])
+    ms = np.unique(np.r_[0.0, np.quantile(margin, qs)]) if len(conf) else np.array([1.0])
+    auto = (conf[None, None, :] >= cs[:, None, None]) & (margin[None, None, :] >= ms[None, :, None])
+    n_auto = auto.sum(axis=2)
+    hits = (auto & right[None, None, :]).sum(axis=2)
+    prec = np.where(n_auto > 0, hits / np.maximum(n_auto, 1), 0.0)
+    ok = (prec >= precision - 1e-12) & (n_auto > 0)
+    if ok.any():
+        score = np.where(ok, n_auto, -1)
+        i, j = np.unravel_index(int(np.argmax(score)), score.shape)
+    else:
+        i, j = len(cs) - 1, len(ms) - 1
+    n = max(len(conf), 1)
+    reached = {"precision": round(float(prec[i, j]), 4), "coverage": round(n_auto[i, j] / n, 4)}
+    return round(float(cs[i]), 6), round(float(ms[j]), 6), {**reached, "n": len(conf)}

@@ -35,7 +35,7 @@ from ..encoders import Encoder, Windows, make_encoder
 from ..taxonomy import Taxonomy, load_taxonomy
 from ..text import EmptyTextError, Posting, clean_text
 from .features import ZERO_SHOT_WEIGHTS, FeatureLayout
-from .head import abstain
+from .head import abstain, review_band
 from .held_out import HELD_OUT_NAME, HeldOut
 from .prototypes import PROTOTYPES_NAME, prototype_files, read_prototypes, write_prototypes
 
@@ -86,6 +86,12 @@ class ModelConfig:
     """trained head: the same for postings without a title (0: use ``temperature``)."""
     other_threshold: float = 0.0
     """a posting whose best non-Other probability is below this is labelled Other."""
+    review_confidence: float = 0.9
+    """the review band: an answer is ``auto`` when its confidence is at least this ..."""
+    review_margin: float = 0.5
+    """... and it leads the runner-up by at least this; else ``review`` (found by training)."""
+    review_precision: float = 0.0
+    """the precision the ``auto`` answers reached on held-out data (0: thresholds not fitted)."""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
@@ -107,6 +113,8 @@ class Prediction:
     runner_ups: list[tuple[str, float]] = field(default_factory=list)
     evidence: list[str] = field(default_factory=list)
     truncated: bool = False
+    review: str = "review"
+    """``auto`` or ``review``: whether a person should check the answer (:func:`.review_band`)."""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -117,6 +125,7 @@ class Prediction:
             "scores": {k: round(v, 4) for k, v in self.scores.items()},
             "evidence": self.evidence,
             "truncated": self.truncated,
+            "review": self.review,
         }
 
     def as_answer(self, title: str | None, model: str) -> dict[str, Any]:
@@ -463,6 +472,11 @@ class RoleClassifier:
         other = self.labels.index(self.taxonomy.other_label)
         return abstain(proba, other, self.config.other_threshold)
 
+    def review_bands(self, proba: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        """``auto`` or ``review`` per row, by the model's review thresholds."""
+        c = self.config
+        return review_band(proba, labels, c.review_confidence, c.review_margin)
+
     # -- public API -------------------------------------------------------------------------
     def predict_proba(
         self,
@@ -532,6 +546,7 @@ class RoleClassifier:
         proba = self.proba_from_encoded(encoded)
         idx = self.decide(proba)
         quotes = self.evidence(encoded, idx, proba, evidence) if evidence else [[]] * len(idx)
+        bands = self.review_bands(proba, idx)
         out = []
         for i, enc in enumerate(encoded):
             scores = {lab: float(p) for lab, p in zip(self.labels, proba[i])}
@@ -539,7 +554,9 @@ class RoleClassifier:
             ranked = sorted(scores.items(), key=lambda kv: -kv[1])
             runner_ups = [(k, v) for k, v in ranked if k != label][:top_k]
             out.append(
-                Prediction(label, scores[label], scores, runner_ups, quotes[i], enc.truncated)
+                Prediction(
+                    label, scores[label], scores, runner_ups, quotes[i], enc.truncated, bands[i]
+                )
             )
         return out[0] if single else out
 

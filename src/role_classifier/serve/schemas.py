@@ -52,6 +52,10 @@ class ClassifyResponse(BaseModel):
     scores: dict[str, float] = Field(description="Probability of every role (sums to 1).")
     evidence: list[str] = Field(description="The sentences that most support the label.")
     truncated: bool = Field(description="True when a very long ad was read in sampled parts.")
+    review: str = Field(
+        description="'auto' (the answer can be trusted at the model's stated precision) or "
+        "'review' (a person should check it)."
+    )
     title: str | None = Field(description="The title read (given or guessed), or null.")
     model: str = Field(description="The model that answered.")
 
