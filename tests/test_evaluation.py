@@ -36,6 +36,7 @@ WORDS = {
     "Other": "nurse sales analyst dashboard sql for our company with benefits",
 }
 SCHEMA_KEYS = {
+    "review",
     "model",
     "n",
     "accuracy",

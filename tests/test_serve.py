@@ -396,3 +396,17 @@ def test_serve_command_passes_options_and_warns_off_loopback(
     assert any("0.0.0.0" in r.getMessage() for r in caplog.records)
     bad = CliRunner().invoke(cli_app, ["serve", "--model", "no/such/dir"])
     assert bad.exit_code == 2
+
+
+def test_csv_job_with_all_scores_returns_the_files_role_shares(client: TestClient) -> None:
+    data = (SAMPLES / "unlabeled.csv").read_bytes()
+    job = _label_upload(client, data, all_scores="true")
+    shares = job["shares"]
+    assert shares["method"] and shares["used_rows"] + shares["error_rows"] == shares["rows"]
+    assert abs(sum(s["share"] for s in shares["shares"]) - 1) < 1e-6
+    assert job["summary"]["to_review"] >= 0
+    if job["shares_plot_url"]:  # matplotlib (the report extra) is installed with dev
+        r = client.get(job["shares_plot_url"])
+        assert r.status_code == 200 and r.content[:4] == b"\x89PNG"
+    header = client.get(job["download_url"]).text.splitlines()[0]
+    assert "score_ML Engineer" in header and header.endswith("review,error")

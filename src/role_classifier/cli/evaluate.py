@@ -165,25 +165,13 @@ def evaluate_cli(
             except OSError as exc:
                 raise fail(f"cannot write {json_out}: {exc.strerror or exc}") from exc
         print_evaluation(results)
-    shared = set.intersection(*(set(m["warnings"]) for m in results))  # about the data
-    for warning in [w for w in results[0]["warnings"] if w in shared]:
-        err.print(f"[yellow]warning:[/] {warning}", highlight=False)
-    for m in results:
-        for warning in m["warnings"]:
-            if warning not in shared:
-                err.print(f"[yellow]warning ({m['model']}):[/] {warning}", highlight=False)
-    from ..evaluation import label_csv_command
+    from ..evaluation import advice
 
-    extra = ("--taxonomy", str(taxonomy)) if taxonomy is not None else ()
-    extra += ("--backend", backend) if backend != "onnx" else ()  # the same scores
-    for m in results:
-        command = label_csv_command(m, *extra)
-        if command:
-            err.print(
-                f"to label new postings with {m['model']} at precision "
-                f"{m['coverage']['target_precision']:g} (coverage {m['coverage']['coverage']:.3f}"
-                f" here): {command}",
-                highlight=False,
-            )
+    told = advice(result, taxonomy, backend)
+    for model_name, warning in told["warnings"]:
+        who = f" ({model_name})" if model_name else ""
+        err.print(f"[yellow]warning{who}:[/] {warning}", highlight=False)
+    for hint in told["hints"]:
+        err.print(hint, highlight=False)
     if report_dir is not None:
         err.print(f"report: {report_dir / 'report.md'}", highlight=False)

@@ -82,6 +82,22 @@ def print_evaluation(results: list[dict]) -> None:
         f1s = (f"{m['per_label'][label]['f1']:.3f}" for m in results)
         roles.add_row(label, str(v["support"]), *f1s)
     console.print(roles)
+    if any(m.get("review") for m in results):
+        bands = Table(title="Review band: share of rows / accuracy", title_justify="left")
+        bands.add_column("band")
+        for m in results:
+            bands.add_column(m["model"], justify="right")
+        for band in ("auto", "review"):
+            cells = []
+            for m in results:
+                if not m.get("review"):
+                    cells.append("–")
+                    continue
+                b = m["review"][band]
+                acc = "–" if b["accuracy"] is None else f"{b['accuracy']:.3f}"
+                cells.append(f"{b['share']:.3f} / {acc}")
+            bands.add_row(band, *cells)
+        console.print(bands)
     if "groups" in first:
         groups = Table(
             title=f"By {first['data']['group_column']}: macro-F1 / accuracy / ECE",

@@ -342,3 +342,29 @@ def group_metrics(
         )
         out[str(value) or "(empty)"] = {k: m[k] for k in GROUP_KEYS}
     return out
+
+
+def review_metrics(
+    y_true: Sequence[str], labels: Sequence[str], predicted: np.ndarray, bands: np.ndarray
+) -> dict[str, Any]:
+    """Per review band (``auto``, ``review``): its share of the rows and its accuracy.
+
+    Example:
+        >>> review_metrics(["A", "B", "A"], ["A", "B"], np.array([0, 0, 0]),
+        ...                np.array(["auto", "review", "auto"]))["auto"]
+        {'n': 2, 'share': 0.666667, 'accuracy': 1.0}
+    """
+    index = {label: i for i, label in enumerate(labels)}
+    y = np.array([index[label] for label in y_true], dtype=int)
+    right = np.asarray(predicted) == y
+    bands = np.asarray(bands)
+    out: dict[str, Any] = {}
+    for band in ("auto", "review"):
+        rows = bands == band
+        k = int(rows.sum())
+        out[band] = {
+            "n": k,
+            "share": _r(k / len(y)) if len(y) else None,
+            "accuracy": _r(right[rows].mean()) if k else None,
+        }
+    return out

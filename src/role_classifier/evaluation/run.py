@@ -19,7 +19,7 @@ from ..data import LabelledRows, read_labelled_csv
 from ..modeling.model import RoleClassifier
 from ..taxonomy import Taxonomy, load_taxonomy
 from .baselines import TfidfBaseline
-from .metrics import compute_metrics, group_metrics
+from .metrics import compute_metrics, group_metrics, review_metrics
 from .report import write_report
 from .schema import BASELINE_NAME, SCHEMA_VERSION, Classifier, EvaluationError, ModelRun
 
@@ -113,6 +113,13 @@ def evaluate(
         predicted = np.asarray(clf.decide(proba), dtype=int)
         warnings += encoding_warnings
         metrics = _model_result(request, name, rows, proba, predicted, seconds, warnings)
+        metrics["review"] = (  # the model's review band; None for the baseline (it has none)
+            review_metrics(
+                rows.labels, request.taxonomy.labels, predicted, clf.review_bands(proba, predicted)
+            )
+            if hasattr(clf, "review_bands")
+            else None
+        )
         runs.append(ModelRun(name, metrics, proba, predicted))
     if report_dir is not None:
         write_report(report_dir, runs, rows)

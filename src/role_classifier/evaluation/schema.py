@@ -51,6 +51,10 @@ model in the order the models were given. (Version 1 returned a lone object for 
     ``other_threshold``. ``points`` holds the curve by increasing threshold: at 0, then at the
     rows' best-role probabilities (at most 200, evenly spread over coverage); ``precision`` is
     ``null`` where nothing is covered.
+``review``
+    the model's review band (:func:`role_classifier.modeling.head.review_band`, thresholds
+    stored in the model): ``{"auto": {"n", "share", "accuracy"}, "review": {...}}``, the share
+    of rows in each band and the accuracy there; ``null`` for the TF-IDF baseline.
 ``unknown_labels``
     ``{label: count}``: rows whose label matches no taxonomy label (after
     ``Taxonomy.normalize_label``); reported and excluded.

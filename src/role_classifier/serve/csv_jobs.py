@@ -39,10 +39,14 @@ async def label_csv_upload(
     text_column: Annotated[str, Form(description="The column holding the ad.")] = "description",
     title_column: Annotated[str | None, Form(description="The column holding its title.")] = None,
     top_k: Annotated[int, Form(ge=0, le=20, description="Runner-ups per row.")] = 1,
+    all_scores: Annotated[
+        bool,
+        Form(description="Add a score_<role> column per role, and estimate the role shares."),
+    ] = False,
 ) -> dict[str, Any]:
     """Start labelling a CSV like ``label-csv`` (same columns out); poll the job, then download."""
     require_model(state)  # after the form is validated: a bad form is a 422 even while loading
-    options = LabelOptions(text_column, title_column or None, top_k=top_k)
+    options = LabelOptions(text_column, title_column or None, top_k=top_k, all_scores=all_scores)
     try:
         job = await run_in_threadpool(state.jobs.start, file.file, file.filename or "", options)
     except TooManyJobsError as exc:
@@ -74,6 +78,19 @@ async def label_csv_download(state: StateDep, job_id: str) -> FileResponse:
         filename=job.download_name,
         background=BackgroundTask(state.jobs.remove, job_id),
     )
+
+
+@router.get(
+    "/{job_id}/shares.png",
+    response_class=FileResponse,
+    responses={404: {"model": ErrorBody}},
+)
+async def label_csv_shares_plot(state: StateDep, job_id: str) -> FileResponse:
+    """The picture of a finished job's role shares."""
+    job = _find_job(state, job_id)
+    if job.state != "done" or not job.shares_plot.is_file():
+        raise HTTPException(404, "no role-shares picture for this job (yet)")
+    return FileResponse(job.shares_plot, media_type="image/png")
 
 
 def _find_job(state: ServeState, job_id: str) -> CsvJob:

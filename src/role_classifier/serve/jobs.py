@@ -74,6 +74,8 @@ class CsvJob:
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
     summary: dict[str, Any] | None = None
+    shares: dict[str, Any] | None = None
+    """the file's role shares (:func:`role_classifier.shares.shares_table`), once done."""
     finished_at: float | None = None
     started: threading.Event = field(default_factory=threading.Event)
     cancel: threading.Event = field(default_factory=threading.Event)
@@ -88,6 +90,11 @@ class CsvJob:
     def output(self) -> Path:
         """The labelled file (complete once ``state`` is done)."""
         return self.folder / "labelled.csv"
+
+    @property
+    def shares_plot(self) -> Path:
+        """The picture of the file's role shares."""
+        return self.folder / "shares.png"
 
     @property
     def download_name(self) -> str:
@@ -105,6 +112,8 @@ class CsvJob:
             "error": self.error,
             "warnings": self.warnings,
             "summary": self.summary,
+            "shares": self.shares,
+            "shares_plot_url": f"/v1/label-csv/{self.id}/shares.png" if self.shares else None,
             "status_url": f"/v1/label-csv/{self.id}",
             "download_url": f"/v1/label-csv/{self.id}/download" if self.state == "done" else None,
         }
@@ -188,7 +197,10 @@ class CsvJobs:
                 job.warnings.append(NOT_UTF8_WARNING)
             job.thread = threading.Thread(
                 target=self._run,
-                args=(job, options.replace(batch_size=self.batch_size, output_format="csv")),
+                args=(
+                    job,
+                    options.replace(batch_size=self.batch_size, output_format="csv"),
+                ),
                 name=f"label-csv-{job_id[:8]}",
                 daemon=True,
             )
@@ -224,9 +236,11 @@ class CsvJobs:
                 "errors": summary.errors,
                 "warnings": summary.warnings,
                 "label_counts": summary.label_counts,
+                "to_review": summary.to_review,
                 "seconds": round(summary.seconds, 2),
                 "columns": summary.columns,
             }
+            job.shares = self._shares(job, options) if options.all_scores else None
             job.warnings.extend(summary.notes)
             job.rows_done = summary.rows
             job.state = "done"
@@ -240,6 +254,25 @@ class CsvJobs:
             job.finished_at = time.monotonic()
             job.started.set()
             job.input.unlink(missing_ok=True)
+
+    def _shares(self, job: CsvJob, options: LabelOptions) -> dict[str, Any] | None:
+        """The labelled file's role shares, and their picture when matplotlib is there; a
+        failure is a warning of the job, never its end."""
+        from ..shares import estimate_shares, plot_shares, shares_table
+
+        try:
+            df = estimate_shares(
+                job.output, title_column=options.title_column, held_out=self.model.held_out
+            )
+            table = shares_table(df)
+        except Exception as exc:  # e.g. no row could be classified
+            job.warnings.append(f"no role shares: {exc}")
+            return None
+        try:
+            plot_shares(df, job.shares_plot)
+        except Exception as exc:  # matplotlib missing (the report extra)
+            job.warnings.append(f"no role-shares picture: {exc}")
+        return table
 
     def get(self, job_id: str) -> CsvJob | None:
         """The job, or None when unknown (never started, downloaded, or expired)."""

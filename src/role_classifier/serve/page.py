@@ -132,8 +132,8 @@ placeholder="Paste the whole ad here (plain text or HTML)">{escape(form.text)}</
 <section aria-labelledby="csv">
 <h2 id="csv">Label a CSV</h2>
 <p>Every row comes back with <code>predicted_role</code>, <code>confidence</code>,
-<code>runner_up</code>, <code>runner_up_score</code> and <code>error</code> added, like
-<code>role-classifier label-csv</code>. Files up to {max_upload_mb:g} MB.</p>
+<code>runner_up</code>, <code>runner_up_score</code>, <code>review</code> and <code>error</code>
+added, like <code>role-classifier label-csv</code>. Files up to {max_upload_mb:g} MB.</p>
 <form id="csv-form" method="post" action="/v1/label-csv" enctype="multipart/form-data">
 <label for="csv-file">CSV file (with a header row)</label>
 <input id="csv-file" name="file" type="file" accept=".csv,text/csv" required>
@@ -141,6 +141,8 @@ placeholder="Paste the whole ad here (plain text or HTML)">{escape(form.text)}</
 <input id="text-column" name="text_column" type="text" value="description" required>
 <label for="title-column">Title column <span class="hint">(optional)</span></label>
 <input id="title-column" name="title_column" type="text" value="">
+<label class="check"><input id="all-scores" name="all_scores" type="checkbox" value="true" checked>
+Add a probability column per role and show the file's role shares</label>
 <button type="submit">Label CSV</button>
 </form>
 <div id="csv-status" aria-live="polite"></div>
@@ -189,7 +191,8 @@ def _render_result(form: AdForm) -> str:
     return f"""
 <section id="result" aria-labelledby="answer" tabindex="-1">
 <h2 id="answer">Answer: <span class="label">{link}</span>
-<span class="confidence">confidence {pred.confidence:.2f}</span></h2>
+<span class="confidence">confidence {pred.confidence:.2f}</span>
+<span class="review review-{pred.review}">{"auto" if pred.review == "auto" else "review: check this one"}</span></h2>
 {title}
 {truncated}
 {f'<h3>Runner-ups</h3><ol class="runner-ups">{runner_ups}</ol>' if runner_ups else ""}

@@ -107,6 +107,12 @@ class CsvJobBody(BaseModel):
     error: str | None
     warnings: list[str] = Field(description="e.g. that the file was not valid UTF-8.")
     summary: dict[str, Any] | None = Field(description="Rows, errors, label counts (when done).")
+    shares: dict[str, Any] | None = Field(
+        default=None,
+        description="Each role's share of the file with 90% intervals (when done), as "
+        "`role-classifier shares --json` prints it.",
+    )
+    shares_plot_url: str | None = Field(default=None, description="A PNG of the shares.")
     status_url: str
     download_url: str | None = Field(description="Where the labelled CSV is, once done.")
 

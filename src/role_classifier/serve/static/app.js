@@ -57,12 +57,43 @@
         parts.push(p);
         if (j.summary) {
           parts.push(para(j.summary.rows + " rows, " + j.summary.errors + " with errors, " +
-            j.summary.warnings + " with warnings, in " + j.summary.seconds + " s"));
+            j.summary.warnings + " with warnings, " + j.summary.to_review + " to review, in " +
+            j.summary.seconds + " s"));
+        }
+        if (j.shares) parts.push(sharesTable(j.shares));
+        if (j.shares_plot_url) {
+          var img = document.createElement("img");
+          img.src = j.shares_plot_url;
+          img.alt = "Role shares of the file, with 90% intervals";
+          img.id = "shares-plot";
+          img.className = "shares-plot";
+          parts.push(img);
         }
       }
       show(parts);
       if (j.state === "running") setTimeout(function () { poll(j); }, 700);
     }).catch(function (e) { show([para("Error: " + e, "error")]); });
+  }
+
+  function sharesTable(shares) {
+    var table = document.createElement("table");
+    table.id = "shares";
+    table.className = "scores";
+    var caption = document.createElement("caption");
+    caption.textContent = "Role shares (" + shares.method + ", " +
+      Math.round(shares.confidence * 100) + "% intervals) of " + shares.used_rows + " rows";
+    table.appendChild(caption);
+    shares.shares.forEach(function (s) {
+      var tr = document.createElement("tr");
+      [s.role, (100 * s.share).toFixed(1) + "%",
+       (100 * s.low).toFixed(1) + "–" + (100 * s.high).toFixed(1) + "%"].forEach(function (t) {
+        var td = document.createElement("td");
+        td.textContent = t;
+        tr.appendChild(td);
+      });
+      table.appendChild(tr);
+    });
+    return table;
   }
 
   form.addEventListener("submit", function (event) {
