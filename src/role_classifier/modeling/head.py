@@ -119,5 +119,8 @@ def fit_review(
     else:
         i, j = len(cs) - 1, len(ms) - 1
     n = max(len(conf), 1)
-    reached = {"precision": round(float(prec[i, j]), 4), "coverage": round(n_auto[i, j] / n, 4)}
+    reached = {
+        "precision": round(float(prec[i, j]), 4),
+        "coverage": round(float(n_auto[i, j] / n), 4),
+    }
     return round(float(cs[i]), 6), round(float(ms[j]), 6), {**reached, "n": len(conf)}
