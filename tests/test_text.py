@@ -169,6 +169,45 @@ def test_comments_doctype_script_and_style_are_removed_whole() -> None:
     assert clean_text("start <script> never closed") == "start never closed"
 
 
+# -- sentences --------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Use a vector store, e.g. Qdrant or pgvector, for retrieval.",
+        "Own the eval harness, i.e. Datasets, metrics and dashboards.",
+        "Work from anywhere in the U.S. Remote roles pay the same.",
+        "Report to our Sr. Director of AI.",
+        "Mentor Jr. Engineers on the team.",
+        "Ship agents, tools, evals, etc. Nothing is off limits.",
+        "Compare RAG vs. Fine-tuning for each use case.",
+        "Join Acme Inc. The leader in claims AI.",
+        "Work with Dr. Lee on robustness research.",
+        "The team has approx. 12 engineers.",
+        "We are the No. 1 insurer in Ohio.",
+        "Write Python 3.11 and ship v2.0.1 of the SDK.",
+        "Hold a Ph.D. In machine learning or a related field.",
+        "Start in Jan. 2026 at 9 a.m. Daily stand-ups follow.",
+    ],
+)
+def test_sentences_do_not_break_after_abbreviations_or_in_versions(sentence: str) -> None:
+    assert split_sentences(sentence) == [sentence]
+    assert split_sentences(f"We are hiring. {sentence} Apply now!") == [
+        "We are hiring.",
+        sentence,
+        "Apply now!",
+    ]
+
+
+def test_sentences_still_break_at_ordinary_periods() -> None:
+    assert split_sentences("We use Python. Go is a plus. 3 days in office? Yes! Remote.") == [
+        "We use Python.",
+        "Go is a plus.",
+        "3 days in office?",
+        "Yes!",
+        "Remote.",
+    ]
+
+
 # -- Markdown ---------------------------------------------------------------------------------------
 MARKDOWN_AD = """# Senior ML Engineer
 

@@ -124,8 +124,20 @@ _MD_EM = re.compile(r"(?<![\\\w*])\*(?=[^\s*])([^*\n]+?)(?<=[^\s*\\])\*(?![\w*])
 _MD_CODE = re.compile(r"(?<!\\)`([^`\n]+)`")
 _MD_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")  # \- \* \# \_ ... (ASCII punctuation)
 
-# A sentence ends at . ! ? followed by space and a capital/digit/bullet, or at a line break.
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9•\-*])|\n+")
+# -- sentences ------------------------------------------------------------------------------------
+# A sentence ends at . ! ? followed by space and a capital/digit/bullet, or at a line break;
+# not after an abbreviation ("e.g. Python", "Sr. Engineer", "No. 1") nor inside "3.11".
+_SENTENCE_END = re.compile(r"[.!?]\s+(?=[\"'(\[]?[A-Z0-9•\-*])")
+_ABBREVIATIONS = frozenset(
+    """
+    e.g. eg. i.e. ie. etc. vs. v. cf. approx. appr. incl. excl. esp. resp. viz. al. sr. jr.
+    dr. mr. mrs. ms. mx. prof. st. ft. inc. ltd. corp. llc. plc. gmbh. dept. div. no.
+    nos. nr. vol. fig. ref. est. min. max. avg. yrs. yr. mos. hrs. wk. tel. ext. ph.d. jan. feb.
+    mar. apr. jun. jul. aug. sep. sept. oct. nov. dec. b.sc. m.sc. b.eng. m.eng.
+    """.split()
+)
+_INITIALS = re.compile(r"^(?:[A-Za-z]\.)+$")  # "U.S.", "a.m.", "J." (an initial)
+_LINES = re.compile(r"\n+")
 _BULLET = re.compile(r"^\s*(?:[-*•·▪●◦]|\d+[.)])\s+")
 # Section headings of job ads: a first line like these is not the ad's title.
 _HEADING_TEXT = """
@@ -399,14 +411,39 @@ def split_title(text: str) -> tuple[str | None, str]:
 def split_sentences(text: str) -> list[str]:
     """Split cleaned text into sentences and bullet items (non-empty, stripped).
 
+    A line break always ends a sentence; within a line a sentence ends at ``.``, ``!`` or ``?``
+    followed by a space and a capital, digit or bullet, but not after a common abbreviation
+    ("e.g.", "i.e.", "U.S.", "Sr.", "etc.", "vs.", "Inc.", "No.", ...) or an initial.
+
     Example:
         >>> split_sentences("We ship LLM features. You will:\\n- build RAG\\n- call APIs")
         ['We ship LLM features.', 'You will:', 'build RAG', 'call APIs']
+        >>> split_sentences("Use e.g. Python 3.11 at Acme Inc. Apply now.")
+        ['Use e.g. Python 3.11 at Acme Inc. Apply now.']
     """
-    parts = _SENTENCE_END.split(text)
     out = []
-    for part in parts:
-        part = _BULLET.sub("", part).strip()
-        if part:
-            out.append(part)
+    for line in _LINES.split(text):
+        start = 0
+        for m in _SENTENCE_END.finditer(line):
+            if line[m.start()] == "." and _ends_with_abbreviation(line, m.start()):
+                continue
+            _add_sentence(out, line[start : m.start() + 1])
+            start = m.end()
+        _add_sentence(out, line[start:])
     return out
+
+
+def _add_sentence(out: list[str], part: str) -> None:
+    part = _BULLET.sub("", part).strip()
+    if part:
+        out.append(part)
+
+
+def _ends_with_abbreviation(line: str, dot: int) -> bool:
+    """Whether the word that ends at ``line[dot]`` (a period) is an abbreviation or initial."""
+    seg = line[max(0, dot - 15) : dot + 1]
+    words = seg.split()
+    if not words or (len(words[-1]) == len(seg) and dot >= 15):
+        return False  # a word longer than any abbreviation
+    word = words[-1].lstrip("([{\"'\u201c\u2018\u00ab")
+    return word.lower() in _ABBREVIATIONS or bool(_INITIALS.match(word))
