@@ -6,7 +6,10 @@ from role_classifier.text import (
     EmptyTextError,
     Posting,
     clean_text,
+    detect_language,
+    is_english,
     is_section_heading,
+    language_warning,
     posting_text,
     split_sentences,
     split_title,
@@ -327,3 +330,75 @@ def test_emoji_or_markup_only_posting_is_empty(text: str, tiny_zero_shot) -> Non
     assert posting_text("ML Engineer", text) == "ML Engineer"
     with pytest.raises(EmptyTextError):  # where the model reads it
         tiny_zero_shot.predict([text])
+
+
+# -- language ---------------------------------------------------------------------------------------
+EN_AD = """Senior Machine Learning Engineer
+We are a small team building retrieval-augmented assistants for insurance claims handlers.
+You will design evaluation harnesses, fine-tune open-weight models, and ship features that
+thousands of adjusters use every day. You will work closely with product managers and with
+the people who answer the phones, so you understand what good looks like before you train.
+What you'll do:
+- Own the ranking and retrieval pipeline end to end, from chunking to reranking.
+- Write clear design documents and review code with care.
+- Monitor latency and cost in production and fix what drifts.
+What we're looking for:
+- Four or more years writing Python in production.
+- Experience with PyTorch, vector databases and offline evaluation.
+We offer a hybrid schedule, a learning budget, and a pension plan with a generous match."""
+
+FR_EEO = """Notre engagement en matière de diversité : nous sommes un employeur qui souscrit au
+principe de l'équité en emploi. Nous encourageons les candidatures des femmes, des Autochtones,
+des personnes handicapées et des membres des minorités visibles. Des mesures d'adaptation sont
+offertes sur demande à toutes les étapes du processus de recrutement."""
+
+ADS_BY_LANGUAGE = {
+    "de": "Wir suchen eine MLOps-Ingenieurin, die unsere Plattform für den Modellbetrieb auf "
+    "Kubernetes betreut. Du verantwortest Auslieferung, Überwachung und Rufbereitschaft.",
+    "fr": "Nous recrutons un ingénieur MLOps pour faire fonctionner notre plateforme de service "
+    "des modèles sur Kubernetes. Vous serez responsable des déploiements et de la supervision.",
+    "es": "Buscamos una ingeniera de MLOps para operar nuestra plataforma de servicio de modelos "
+    "en Kubernetes. Serás responsable de los despliegues y de la monitorización.",
+    "pt": "Estamos contratando um engenheiro de MLOps para operar nossa plataforma de modelos em "
+    "Kubernetes. Você será responsável pelas implantações e pelo monitoramento.",
+    "nl": "Wij zoeken een MLOps-engineer die ons platform voor het draaien van modellen op "
+    "Kubernetes beheert. Jij bent verantwoordelijk voor uitrol en monitoring.",
+    "en": "We are hiring an MLOps engineer to run our model serving platform on Kubernetes. "
+    "You will own deployments, monitoring and the on-call rotation.",
+}
+
+
+@pytest.mark.parametrize("lang", sorted(ADS_BY_LANGUAGE))
+def test_detect_language_of_ads(lang: str) -> None:
+    ad = ADS_BY_LANGUAGE[lang]
+    assert detect_language(ad) == lang
+    assert detect_language(f"<p>{ad}</p>") == lang
+    assert is_english(ad) == (lang == "en")
+    assert language_warning(ad) == (None if lang == "en" else f"not English ({lang})")
+
+
+def test_english_ad_with_french_eeo_paragraph_stays_english() -> None:
+    assert detect_language(EN_AD) == "en"
+    assert detect_language(EN_AD + "\n\n" + FR_EEO) == "en"
+    assert is_english(EN_AD + "\n\n" + FR_EEO) and language_warning(EN_AD + "\n" + FR_EEO) is None
+    # a bilingual ad whose French half is the longer one is still readable as English
+    bilingual = EN_AD + "\n" + ADS_BY_LANGUAGE["fr"] + "\n" + FR_EEO
+    assert is_english(bilingual)
+    assert not is_english(ADS_BY_LANGUAGE["fr"] + "\n" + FR_EEO)
+
+
+@pytest.mark.parametrize(
+    "text", ["", "ML Engineer", "\U0001f680", "Python, PyTorch, JAX, CUDA, Triton", "<p></p>"]
+)
+def test_detect_language_is_none_when_too_short_to_tell(text: str) -> None:
+    assert detect_language(text) is None
+    assert is_english(text) and language_warning(text) is None
+
+
+def test_importing_role_classifier_does_not_load_the_language_model() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, role_classifier.text; print('py3langid' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

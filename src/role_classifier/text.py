@@ -9,13 +9,19 @@ from __future__ import annotations
 
 import html
 import re
+import threading
+from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = [
     "EmptyTextError",
     "Posting",
     "clean_text",
+    "detect_language",
+    "is_english",
     "is_section_heading",
+    "language_warning",
     "posting_text",
     "split_sentences",
     "split_title",
@@ -139,6 +145,15 @@ _ABBREVIATIONS = frozenset(
 _INITIALS = re.compile(r"^(?:[A-Za-z]\.)+$")  # "U.S.", "a.m.", "J." (an initial)
 _LINES = re.compile(r"\n+")
 _BULLET = re.compile(r"^\s*(?:[-*•·▪●◦]|\d+[.)])\s+")
+
+# -- language -------------------------------------------------------------------------------------
+_LANG_MIN_LETTERS = 20  # fewer letters than this: too short to tell
+_LANG_MIN_CONFIDENCE = 0.5  # a chunk the identifier is less sure of counts for no language
+_LANG_CHUNK_CHARS = 100  # short lines are joined into chunks of at least this size
+_LANG_MAX_CHARS = 100_000  # only the start of a huge text is read
+_LANG_MIN_ENGLISH_SHARE = 1 / 3  # English ads with a French EEO paragraph stay English
+_identifier: Any = None
+_identifier_lock = threading.Lock()
 # Section headings of job ads: a first line like these is not the ad's title.
 _HEADING_TEXT = """
     about | about us | about the role | about the job | about the team | about the company
@@ -447,3 +462,97 @@ def _ends_with_abbreviation(line: str, dot: int) -> bool:
         return False  # a word longer than any abbreviation
     word = words[-1].lstrip("([{\"'\u201c\u2018\u00ab")
     return word.lower() in _ABBREVIATIONS or bool(_INITIALS.match(word))
+
+
+# -- language -------------------------------------------------------------------------------------
+def detect_language(text: str) -> str | None:
+    """The language most of ``text`` is written in (ISO 639-1 code), or None if it is too short.
+
+    The text is cleaned (:func:`clean_text`) and cut at line breaks into chunks (a line, or
+    short lines joined to at least 100 characters), so that an EEO paragraph in another
+    language is judged apart from the ad; each chunk is identified with py3langid (loaded on
+    the first call, about half a second) and the language with the most letters wins. Chunks the identifier is unsure
+    of (a list of tool names, a one-line title) count for no language, so a text with fewer
+    than 20 letters, or only such chunks, gives None.
+
+    Example:
+        >>> detect_language("Wir suchen eine Ingenieurin für maschinelles Lernen in Berlin.")
+        'de'
+        >>> detect_language("ML Engineer") is None
+        True
+    """
+    letters = _language_letters(text)
+    return letters.most_common(1)[0][0] if letters else None
+
+
+def is_english(text: str) -> bool:
+    """Whether ``text`` may be read as English: it is, at least a third of it is, or it is too
+    short to tell (:func:`detect_language`). An English ad with a French EEO paragraph, or a
+    bilingual English/French ad, is English.
+
+    Example:
+        >>> is_english("Nous recrutons une ingénieure en apprentissage automatique à Lyon.")
+        False
+        >>> is_english("RAG, LLM, PyTorch")
+        True
+    """
+    return language_warning(text) is None
+
+
+def language_warning(text: str) -> str | None:
+    """``"not English (xx)"`` for a text that :func:`is_english` rejects, else None.
+
+    Example:
+        >>> language_warning("Wir suchen eine Ingenieurin für maschinelles Lernen in Berlin.")
+        'not English (de)'
+    """
+    letters = _language_letters(text)
+    if not letters:
+        return None
+    if letters["en"] >= _LANG_MIN_ENGLISH_SHARE * sum(letters.values()):
+        return None
+    return f"not English ({letters.most_common(1)[0][0]})"
+
+
+def _language_letters(text: str) -> Counter[str]:
+    """Letters per identified language, over chunks of the cleaned text."""
+    text = clean_text(text[: 2 * _LANG_MAX_CHARS])[:_LANG_MAX_CHARS]
+    letters: Counter[str] = Counter()
+    if sum(c.isalpha() for c in text) < _LANG_MIN_LETTERS:
+        return letters
+    identifier = _language_identifier()
+    for chunk in _chunks(text):
+        n = sum(c.isalpha() for c in chunk)
+        if n < _LANG_MIN_LETTERS:
+            continue
+        lang, confidence = identifier.classify(chunk)
+        if confidence >= _LANG_MIN_CONFIDENCE:
+            letters[lang] += n
+    return letters
+
+
+def _chunks(text: str) -> list[str]:
+    chunks, current, size = [], [], 0
+    for line in text.split("\n"):
+        current.append(line)
+        size += len(line) + 1
+        if size >= _LANG_CHUNK_CHARS:
+            chunks.append("\n".join(current))
+            current, size = [], 0
+    if current:
+        chunks.append("\n".join(current))
+    return chunks
+
+
+def _language_identifier() -> Any:
+    """py3langid's identifier, loaded once (imported here: ``import role_classifier`` stays
+    light), with probabilities and restricted to languages that have an ISO 639-1 code."""
+    global _identifier
+    with _identifier_lock:
+        if _identifier is None:
+            from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+            identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+            identifier.set_languages([code for code in identifier.labels if len(code) == 2])
+            _identifier = identifier
+    return _identifier
