@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import html
 import re
+import threading
+from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 from .errors import UserError
 
@@ -19,23 +22,142 @@ __all__ = [
     "EmptyTextError",
     "Posting",
     "clean_text",
+    "detect_language",
+    "is_english",
     "is_section_heading",
+    "language_warning",
     "posting_text",
     "split_sentences",
     "split_title",
 ]
 
-_TAG = re.compile(r"<[^>]*>")
-_BLOCK_TAG = re.compile(
-    r"<\s*/?\s*(br|p|div|li|ul|ol|h[1-6]|tr|td|th|section|article|header|footer|table)\b[^>]*>",
+# -- characters -----------------------------------------------------------------------------------
+# Removed: zero-width and other invisible format characters, and every control character but
+# tab and newline. Line and paragraph separators become newlines, form feed and vertical tab
+# spaces. C1 controls (U+0080..U+009F) in a feed are nearly always Windows-1252 bytes decoded as
+# Latin-1, so they become the characters Windows-1252 meant (curly quotes, dashes, ...).
+_INVISIBLE = "\u00ad\u180e\u200b\u200c\u200d\u2060\u2061\u2062\u2063\u2064\ufeff"
+
+
+def _char_table() -> dict[int, str | None]:
+    table: dict[int, str | None] = {c: None for c in range(0x20) if chr(c) not in "\t\n\r"}
+    table.update({0x0B: " ", 0x0C: " ", 0x7F: None, 0x2028: "\n", 0x2029: "\n"})
+    table.update({ord(c): None for c in _INVISIBLE})
+    for c in range(0x80, 0xA0):
+        try:
+            table[c] = bytes([c]).decode("cp1252")
+        except UnicodeDecodeError:
+            table[c] = None
+    return table
+
+
+_CHARS = _char_table()
+_ALNUM = re.compile(r"[^\W_]")  # a letter or digit, in any script
+
+# -- HTML -----------------------------------------------------------------------------------------
+# A tag is only a known HTML element name (or a namespaced one, like Word's <o:p>) right after
+# '<' or '</', with well-formed attributes: "a < b", "a<b", "<5 years>" and "<Company name>"
+# stay text. No pattern below can scan past the next '<' except inside a quoted attribute value,
+# so the cost is linear in the length of the text.
+_HTML_ELEMENTS = frozenset(
+    """
+    a abbr acronym address applet area article aside audio b base basefont bdi bdo big blink
+    blockquote body br button canvas caption center cite code col colgroup data datalist dd del
+    details dfn dialog dir div dl dt em embed fieldset figcaption figure font footer form frame
+    frameset h1 h2 h3 h4 h5 h6 head header hgroup hr html i iframe img input ins kbd label legend
+    li link main map mark marquee menu meta meter nav nobr noframes noscript object ol optgroup
+    option output p param picture pre progress q rp rt ruby s samp script search section select
+    small source span strike strong style sub summary sup svg table tbody td template textarea
+    tfoot th thead time title tr track tt u ul var video wbr path g circle rect line polygon
+    polyline ellipse defs use symbol
+    """.split()
+)
+_TAG = re.compile(
+    r"""<(/?)([a-zA-Z][a-zA-Z0-9]*(?::[a-zA-Z][a-zA-Z0-9-]*)?)"""
+    r"""((?:(?:\s+|(?<=["']))[^\s"'<>/=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'<>`]+))?)*)"""
+    r"""\s*/?>"""
+)
+_ATTRIBUTE = re.compile(r"""([^\s"'<>/=]+)(\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'<>`]+))?""")
+_BOOLEAN_ATTRIBUTES = frozenset(
+    """
+    allowfullscreen async autofocus autoplay checked compact controls default defer disabled
+    formnovalidate hidden inert ismap itemscope loop multiple muted nomodule noresize noshade
+    novalidate nowrap open playsinline readonly required reversed selected
+    """.split()
+)
+_BLOCK_ELEMENTS = frozenset(
+    """
+    br p div li ul ol h1 h2 h3 h4 h5 h6 tr td th section article header footer table hr
+    blockquote pre dl dt dd center main nav aside figure figcaption address caption thead tbody
+    tfoot
+    """.split()
+)
+_DROP_BODY = frozenset({"script", "style"})  # their bodies are code, not text
+_DECLARATION = re.compile(r"<![a-zA-Z][^<>]*>|<\?[a-zA-Z][^<>]*>")  # <!DOCTYPE html>, <?xml ...?>
+_CDATA = re.compile(r"<!\[CDATA\[|\]\]>")
+_CODE_OPEN = re.compile(r"<(script|style)(?=[\s/>])[^<>]*>", re.IGNORECASE)
+_END_OF_BODY = {name: re.compile(rf"</\s*{name}\s*>", re.IGNORECASE) for name in _DROP_BODY}
+# Entity-escaped HTML (as several applicant-tracking APIs return it): "&lt;p&gt;", "&amp;lt;p&amp;gt;",
+# "&#60;/strong&#62;". Only escaped elements that format text count as evidence ("&lt; 50 ms" and
+# "&lt;T&gt;" do not, nor "&lt;script&gt;alert(1)&lt;/script&gt;" quoted in an ad: that stays text).
+_ESCAPED_LT = r"&(?:amp;)*(?:lt|#0*60|#x0*3c);"
+_ESCAPED_TAG = re.compile(
+    _ESCAPED_LT + r"(?:!--|/?([a-zA-Z][a-zA-Z0-9]*)(?=[\s/]|&(?:amp;)*(?:gt|#0*62|#x0*3e);))",
     re.IGNORECASE,
 )
-_SCRIPT = re.compile(r"<\s*(script|style)\b[^>]*>.*?<\s*/\s*\1\s*>", re.IGNORECASE | re.DOTALL)
-_INLINE_WS = re.compile(r"[ \t\f\v\u00a0\u200b]+")
+_ESCAPE_EVIDENCE = _HTML_ELEMENTS - frozenset(
+    """
+    applet audio base button canvas embed form frame frameset iframe img input link meta noscript
+    object option param script select source style svg template textarea track video
+    """.split()
+)
+_INLINE_WS = re.compile(r"[^\S\n]+")  # any whitespace but a newline (tabs, NBSP, en spaces, ...)
 _MANY_NEWLINES = re.compile(r"\n\s*\n+")
-# A sentence ends at . ! ? followed by space and a capital/digit/bullet, or at a line break.
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9•\-*])|\n+")
+
+# -- Markdown -------------------------------------------------------------------------------------
+_MD_FENCE = re.compile(r"^(?:`{3,}|~{3,})")
+_MD_HEADING = re.compile(r"^#{1,6}(?:\s+(.*?))??(?:\s+#+)?\s*$")
+_MD_RULE = re.compile(r"^([-*_=])(?:\s*\1){2,}$")
+# A link target: no space or bracket inside it, and parentheses only in balanced pairs one deep
+# ("wiki/Go_(language)"), so a search stops at the next bracket, space or unbalanced one.
+_MD_URL = r"[^()\[\]\s<>]*(?:\([^()\[\]\s<>]*\)[^()\[\]\s<>]*)*"
+_MD_TARGET = r"""\(\s*<?""" + _MD_URL + r""">?(?:\s+(?:"[^"\n\[\]]*"|'[^'\n\[\]]*'))?\s*\)"""
+_MD_IMAGE = re.compile(r"!\[[^\[\]\n]*\]" + _MD_TARGET)
+_MD_LINK = re.compile(r"(?<!\\)\[([^\[\]\n]*)\]" + _MD_TARGET)
+_MD_AUTOLINK = re.compile(r"<((?:https?|mailto):[^\s<>]+)>")
+# Emphasis never spans a line, and its body cannot hold its marker, so each search stops at the
+# next marker (linear time). It needs a non-space just inside the markers and no word character
+# just outside them: "5 * 3 * 2", "snake__case__name" and "**kwargs" are left alone.
+_MD_BOLD = re.compile(r"(?<![\\\w*])\*\*(?=[^\s*])([^*\n]+?)(?<=[^\s*\\])\*\*(?![\w*])")
+_MD_UBOLD = re.compile(r"(?<![\\\w])__(?=[^\s_])([^_\n]+?)(?<=[^\s_\\])__(?!\w)")
+_MD_EM = re.compile(r"(?<![\\\w*])\*(?=[^\s*])([^*\n]+?)(?<=[^\s*\\])\*(?![\w*])")
+_MD_CODE = re.compile(r"(?<!\\)`([^`\n]+)`")
+_MD_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")  # \- \* \# \_ ... (ASCII punctuation)
+
+# -- sentences ------------------------------------------------------------------------------------
+# A sentence ends at . ! ? followed by space and a capital/digit/bullet, or at a line break;
+# not after an abbreviation ("e.g. Python", "Sr. Engineer", "No. 1") nor inside "3.11".
+_SENTENCE_END = re.compile(r"[.!?]\s+(?=[\"'(\[]?[A-Z0-9•\-*])")
+_ABBREVIATIONS = frozenset(
+    """
+    e.g. eg. i.e. ie. etc. vs. v. cf. approx. appr. incl. excl. esp. resp. viz. al. sr. jr.
+    dr. mr. mrs. ms. mx. prof. st. ft. inc. ltd. corp. llc. plc. gmbh. dept. div. no.
+    nos. nr. vol. fig. ref. est. min. max. avg. yrs. yr. mos. hrs. wk. tel. ext. ph.d. jan. feb.
+    mar. apr. jun. jul. aug. sep. sept. oct. nov. dec. b.sc. m.sc. b.eng. m.eng.
+    """.split()
+)
+_INITIALS = re.compile(r"^(?:[A-Za-z]\.)+$")  # "U.S.", "a.m.", "J." (an initial)
+_LINES = re.compile(r"\n+")
 _BULLET = re.compile(r"^\s*(?:[-*•·▪●◦]|\d+[.)])\s+")
+
+# -- language -------------------------------------------------------------------------------------
+_LANG_MIN_LETTERS = 20  # fewer letters than this: too short to tell
+_LANG_MIN_CONFIDENCE = 0.5  # a chunk the identifier is less sure of counts for no language
+_LANG_CHUNK_CHARS = 100  # short lines are joined into chunks of at least this size
+_LANG_MAX_CHARS = 100_000  # only the start of a huge text is read
+_LANG_MIN_ENGLISH_SHARE = 1 / 3  # English ads with a French EEO paragraph stay English
+_identifier: Any = None
+_identifier_lock = threading.Lock()
 # Section headings of job ads: a first line like these is not the ad's title.
 _HEADING_TEXT = """
     about | about us | about the role | about the job | about the team | about the company
@@ -79,23 +201,161 @@ class Posting:
 
 
 def clean_text(text: str) -> str:
-    """Strip HTML, unescape entities, and normalise whitespace, keeping line breaks.
+    """Strip HTML and Markdown, unescape entities, and normalise whitespace, keeping line breaks.
+
+    - HTML: tags of known elements are removed (block elements end a line), comments,
+      ``<!DOCTYPE>`` and the bodies of ``<script>``/``<style>`` go whole; a ``<`` that does not
+      open a real tag ("latency < 50ms", "a<b", "<Company>") is kept as text. Entity-escaped
+      HTML ("&lt;p&gt;...", as some applicant-tracking APIs return it) is unescaped first,
+      when at least two escaped tags (or one at the very start) show that it is markup.
+    - Markdown: headings, bold/emphasis marks, links (their text is kept), images, inline code
+      marks, code fences, horizontal rules and backslash escapes are removed; bullet lines and
+      headings stay lines of their own.
+    - Characters: NUL and other control characters, zero-width and soft-hyphen characters are
+      removed; C1 controls are read as the Windows-1252 characters they almost always are.
+    - A text with no letter or digit at all (only emoji, markup or punctuation) becomes ``""``.
+
+    Every step is linear in the length of the text (no regular expression backtracks over it).
 
     Example:
         >>> clean_text("<p>Build&nbsp;RAG</p><ul><li>Python</li></ul>")
         'Build RAG\\nPython'
+        >>> clean_text("&lt;p&gt;Build &lt;strong&gt;RAG&lt;/strong&gt;&lt;/p&gt;")
+        'Build RAG'
+        >>> clean_text("## About\\n**p99** latency < 50ms, see [docs](https://x.io)")
+        'About\\np99 latency < 50ms, see docs'
     """
-    if "<" in text and ">" in text:
-        text = _SCRIPT.sub(" ", text)
-        text = _BLOCK_TAG.sub("\n", text)
-        text = _TAG.sub(" ", text)
+    text = text.translate(_CHARS)
     if "&" in text:
-        text = html.unescape(text)
+        text = _unescape_escaped_html(text)
+    if "<" in text:
+        text = _strip_html(text)
+    if "&" in text:
+        text = html.unescape(text).translate(_CHARS)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _INLINE_WS.sub(" ", text)
-    lines = (line.strip() for line in text.split("\n"))
-    text = "\n".join(line for line in lines)
-    return _MANY_NEWLINES.sub("\n", text).strip()
+    text = _strip_markdown("\n".join(line.strip() for line in text.split("\n")))
+    text = "\n".join(line.strip() for line in text.split("\n"))
+    text = _MANY_NEWLINES.sub("\n", text).strip()
+    return text if _ALNUM.search(text) else ""
+
+
+def _unescape_escaped_html(text: str) -> str:
+    """Entity-escaped HTML unescaped into HTML (twice-escaped too); other text as it was."""
+    for _ in range(3):
+        tags = 0
+        for m in _ESCAPED_TAG.finditer(text):
+            name = m.group(1)
+            if name is None or name.lower() in _ESCAPE_EVIDENCE:
+                tags += 1
+                if tags >= 2 or not text[: m.start()].strip():
+                    break
+        else:
+            return text
+        text = html.unescape(text)
+    return text
+
+
+def _strip_html(text: str) -> str:
+    """Text without comments, declarations, script/style bodies and tags of known elements."""
+    if "<![" in text:
+        text = _CDATA.sub("", text)
+    if "<!--" in text:
+        text = _drop_comments(text)
+    if "<!" in text or "<?" in text:
+        text = _DECLARATION.sub(" ", text)
+    if "<" in text:
+        text = _drop_code_bodies(text)
+        text = _TAG.sub(_replace_tag, text)
+    return text
+
+
+def _drop_comments(text: str) -> str:
+    """Each ``<!-- ... -->`` replaced by a space; an unclosed one is left as text."""
+    out, pos = [], 0
+    while (start := text.find("<!--", pos)) >= 0:
+        end = text.find("-->", start + 4)
+        if end < 0:  # no later comment can be closed either
+            break
+        out += [text[pos:start], " "]
+        pos = end + 3
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _drop_code_bodies(text: str) -> str:
+    """The bodies of ``<script>`` and ``<style>`` removed (an unclosed one: only its tag)."""
+    out, pos, closed = [], 0, dict.fromkeys(_DROP_BODY, True)
+    for m in _CODE_OPEN.finditer(text):
+        name = m.group(1).lower()
+        if m.start() < pos or not closed[name] or m.group(0).endswith("/>"):
+            continue
+        end = _END_OF_BODY[name].search(text, m.end())
+        if end is None:
+            closed[name] = False  # no later one has a closing tag either
+            continue
+        out += [text[pos : m.start()], " "]
+        pos = end.end()
+    if not out:
+        return text
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _replace_tag(m: re.Match[str]) -> str:
+    name = m.group(2).lower()
+    if ":" not in name and name not in _HTML_ELEMENTS:
+        return m.group(0)  # "<Company>", "<Acme Inc>": text, not a tag
+    if m.group(3) and not _real_attributes(m.group(3)):
+        return m.group(0)  # "a<b and c>d": prose, not <b> with attributes "and" and "c"
+    return "\n" if name in _BLOCK_ELEMENTS else " "
+
+
+def _real_attributes(attributes: str) -> bool:
+    """Whether each attribute has a value, or is one of HTML's boolean attributes."""
+    for m in _ATTRIBUTE.finditer(attributes):
+        name = m.group(1).lower()
+        if not m.group(2) and name not in _BOOLEAN_ATTRIBUTES and not name.startswith("data-"):
+            return False
+    return True
+
+
+def _strip_markdown(text: str) -> str:
+    """Markdown marks removed line by line; code inside fences is kept as it is."""
+    if not any(c in text for c in "#*_[`\\<-=~!"):
+        return text
+    out, in_fence = [], False
+    for line in text.split("\n"):
+        if _MD_FENCE.match(line):
+            in_fence = not in_fence
+            out.append("")
+        elif in_fence:
+            out.append(line)
+        else:
+            out.append(_strip_markdown_line(line))
+    return "\n".join(out)
+
+
+def _strip_markdown_line(line: str) -> str:
+    if line.startswith("#") and (m := _MD_HEADING.match(line)):
+        line = m.group(1) or ""
+    elif line[:1] in "-*_=" and _MD_RULE.match(line):
+        return ""
+    if "![" in line:
+        line = _MD_IMAGE.sub("", line)
+    if "](" in line:
+        line = _MD_LINK.sub(r"\1", line)
+    if "<" in line:
+        line = _MD_AUTOLINK.sub(r"\1", line)
+    if "`" in line:
+        line = _MD_CODE.sub(r"\1", line)
+    if "*" in line:
+        line = _MD_EM.sub(r"\1", _MD_BOLD.sub(r"\1", line))
+    if "__" in line:
+        line = _MD_UBOLD.sub(r"\1", line)
+    if "\\" in line:
+        line = _MD_ESCAPE.sub(r"\1", line)
+    return line
 
 
 def posting_text(title: str | None, description: str | None) -> str:
@@ -170,17 +430,136 @@ def split_title(text: str) -> tuple[str | None, str]:
 def split_sentences(text: str) -> list[str]:
     """Split cleaned text into sentences and bullet items (non-empty, stripped).
 
+    A line break always ends a sentence; within a line a sentence ends at ``.``, ``!`` or ``?``
+    followed by a space and a capital, digit or bullet, but not after a common abbreviation
+    ("e.g.", "i.e.", "U.S.", "Sr.", "etc.", "vs.", "Inc.", "No.", ...) or an initial.
+
     Example:
         >>> split_sentences("We ship LLM features. You will:\\n- build RAG\\n- call APIs")
         ['We ship LLM features.', 'You will:', 'build RAG', 'call APIs']
+        >>> split_sentences("Use e.g. Python 3.11 at Acme Inc. Apply now.")
+        ['Use e.g. Python 3.11 at Acme Inc. Apply now.']
     """
-    parts = _SENTENCE_END.split(text)
     out = []
-    for part in parts:
-        part = _BULLET.sub("", part).strip()
-        if part:
-            out.append(part)
+    for line in _LINES.split(text):
+        start = 0
+        for m in _SENTENCE_END.finditer(line):
+            if line[m.start()] == "." and _ends_with_abbreviation(line, m.start()):
+                continue
+            _add_sentence(out, line[start : m.start() + 1])
+            start = m.end()
+        _add_sentence(out, line[start:])
     return out
+
+
+def _add_sentence(out: list[str], part: str) -> None:
+    part = _BULLET.sub("", part).strip()
+    if part:
+        out.append(part)
+
+
+def _ends_with_abbreviation(line: str, dot: int) -> bool:
+    """Whether the word that ends at ``line[dot]`` (a period) is an abbreviation or initial."""
+    seg = line[max(0, dot - 15) : dot + 1]
+    words = seg.split()
+    if not words or (len(words[-1]) == len(seg) and dot >= 15):
+        return False  # a word longer than any abbreviation
+    word = words[-1].lstrip("([{\"'\u201c\u2018\u00ab")
+    return word.lower() in _ABBREVIATIONS or bool(_INITIALS.match(word))
+
+
+# -- language -------------------------------------------------------------------------------------
+def detect_language(text: str) -> str | None:
+    """The language most of ``text`` is written in (ISO 639-1 code), or None if it is too short.
+
+    The text is cleaned (:func:`clean_text`) and cut at line breaks into chunks (a line, or
+    short lines joined to at least 100 characters), so that an EEO paragraph in another
+    language is judged apart from the ad; each chunk is identified with py3langid (loaded on
+    the first call, about half a second) and the language with the most letters wins. Chunks the identifier is unsure
+    of (a list of tool names, a one-line title) count for no language, so a text with fewer
+    than 20 letters, or only such chunks, gives None.
+
+    Example:
+        >>> detect_language("Wir suchen eine Ingenieurin für maschinelles Lernen in Berlin.")
+        'de'
+        >>> detect_language("ML Engineer") is None
+        True
+    """
+    letters = _language_letters(text)
+    return letters.most_common(1)[0][0] if letters else None
+
+
+def is_english(text: str) -> bool:
+    """Whether ``text`` may be read as English: it is, at least a third of it is, or it is too
+    short to tell (:func:`detect_language`). An English ad with a French EEO paragraph, or a
+    bilingual English/French ad, is English.
+
+    Example:
+        >>> is_english("Nous recrutons une ingénieure en apprentissage automatique à Lyon.")
+        False
+        >>> is_english("RAG, LLM, PyTorch")
+        True
+    """
+    return language_warning(text) is None
+
+
+def language_warning(text: str) -> str | None:
+    """``"not English (xx)"`` for a text that :func:`is_english` rejects, else None.
+
+    Example:
+        >>> language_warning("Wir suchen eine Ingenieurin für maschinelles Lernen in Berlin.")
+        'not English (de)'
+    """
+    letters = _language_letters(text)
+    if not letters:
+        return None
+    if letters["en"] >= _LANG_MIN_ENGLISH_SHARE * sum(letters.values()):
+        return None
+    return f"not English ({letters.most_common(1)[0][0]})"
+
+
+def _language_letters(text: str) -> Counter[str]:
+    """Letters per identified language, over chunks of the cleaned text."""
+    text = clean_text(text[: 2 * _LANG_MAX_CHARS])[:_LANG_MAX_CHARS]
+    letters: Counter[str] = Counter()
+    if sum(c.isalpha() for c in text) < _LANG_MIN_LETTERS:
+        return letters
+    identifier = _language_identifier()
+    for chunk in _chunks(text):
+        n = sum(c.isalpha() for c in chunk)
+        if n < _LANG_MIN_LETTERS:
+            continue
+        lang, confidence = identifier.classify(chunk)
+        if confidence >= _LANG_MIN_CONFIDENCE:
+            letters[lang] += n
+    return letters
+
+
+def _chunks(text: str) -> list[str]:
+    chunks, current, size = [], [], 0
+    for line in text.split("\n"):
+        current.append(line)
+        size += len(line) + 1
+        if size >= _LANG_CHUNK_CHARS:
+            chunks.append("\n".join(current))
+            current, size = [], 0
+    if current:
+        chunks.append("\n".join(current))
+    return chunks
+
+
+def _language_identifier() -> Any:
+    """py3langid's identifier, loaded once (imported here: ``import role_classifier`` stays
+    light), with probabilities and restricted to languages that have an ISO 639-1 code."""
+    global _identifier
+    with _identifier_lock:
+        if _identifier is None:
+            from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+            identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+            identifier.set_languages([code for code in identifier.labels if len(code) == 2])
+            _identifier = identifier
+    return _identifier
 
 
 EMPTY_AD = "the ad is empty (nothing left after removing HTML and whitespace)"
