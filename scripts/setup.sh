@@ -22,4 +22,4 @@ fi
 # Build the int8 ONNX file of the bundled backbone now (once, ~30 s, from the installed weights;
 # nothing is downloaded), so the first `classify` is fast. It is cached under
 # $ROLE_CLASSIFIER_CACHE, else ~/.cache/role-classifier.
-.venv/bin/python -c "from role_classifier.onnx_backend import onnx_model_path; print('onnx model:', onnx_model_path())"
+.venv/bin/python -c "from role_classifier.encoders.onnx_backend import onnx_model_path; print('onnx model:', onnx_model_path())"
