@@ -58,9 +58,10 @@ app = typer.Typer(
     help="Which AI/ML role is a job posting hiring for? 'classify' reads one ad, 'label-csv' "
     "labels every row of a CSV, 'evaluate' measures models on labelled data, 'train' fits a "
     "model on labelled postings, 'shares' estimates each role's share of a labelled feed with "
-    "intervals, 'serve' answers over HTTP.",
+    "intervals, 'serve' answers over HTTP, 'info' shows the versions, default model and cache "
+    "folder (for a bug report).",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish, pwsh
     pretty_exceptions_enable=False,
     # click's plain help: flags read as flags (not '--json <bool>'), long help wraps instead of
     # being cut off with '...' in narrow terminals, and '[default: ...]' in help text stays text

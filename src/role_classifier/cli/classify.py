@@ -12,6 +12,7 @@ import typer
 from . import common
 from .app import app
 from .common import (
+    Backend,
     BackendOpt,
     ModelOpt,
     TaxonomyOpt,
@@ -42,7 +43,7 @@ def classify(
     ] = None,
     model: ModelOpt = "default",
     taxonomy: TaxonomyOpt = None,
-    backend: BackendOpt = "onnx",
+    backend: BackendOpt = Backend.onnx,
     workers: WorkersOpt = None,
     top_k: Annotated[int, typer.Option("--top-k", min=0, help="Runner-up roles to list.")] = 3,
     evidence: Annotated[
@@ -80,7 +81,7 @@ def classify(
         ad = text
     title_given = title is not None
     posting, title = read_ad(ad, title)
-    clf = common.load_model(model, taxonomy, backend)
+    clf = common.load_model(model, taxonomy, backend.value)
     with thread_limits(workers):
         pred = clf.classify(posting, top_k=top_k, evidence=evidence)
     if as_json:

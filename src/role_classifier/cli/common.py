@@ -1,16 +1,64 @@
-"""What every command shares: option types, the error console, model loading, one error rule."""
+"""What every command shares: option types and their choices, the error console, model loading,
+one error rule."""
 
 from __future__ import annotations
 
 import contextlib
+import copy
+import enum
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, get_args
 
 import typer
 from rich.console import Console
 
 err = Console(stderr=True, soft_wrap=True)  # error lines stay whole for grep
+
+
+# The choices of enumerated options, listed in --help and checked by click (exit code 2 and the
+# valid values on a wrong one). The library takes plain strings: commands pass ``.value``.
+# tests/test_cli_choices.py checks each against the library's own tuple, which is not imported
+# here so that --help stays fast.
+class Backend(str, enum.Enum):
+    """``--backend``: :data:`role_classifier.encoders.base.BACKENDS`."""
+
+    onnx = "onnx"
+    torch = "torch"
+
+
+class Engine(str, enum.Enum):
+    """``label-csv --engine``: this process, or Ray Data."""
+
+    local = "local"
+    ray = "ray"
+
+
+class OutputFormat(str, enum.Enum):
+    """``label-csv --format``: :data:`role_classifier.csvio.FORMATS`."""
+
+    csv = "csv"
+    tsv = "tsv"
+    jsonl = "jsonl"
+    parquet = "parquet"
+
+
+class ShareMethod(str, enum.Enum):
+    """``shares --method``: :data:`role_classifier.shares.METHODS`."""
+
+    cc = "cc"
+    pcc = "pcc"
+    acc = "acc"
+    pacc = "pacc"
+    em = "em"
+
+
+class Period(str, enum.Enum):
+    """``shares --period``: the keys of :data:`role_classifier.shares.PERIODS`."""
+
+    month = "month"
+    quarter = "quarter"
+    year = "year"
 
 
 ModelOpt = Annotated[
@@ -23,7 +71,7 @@ ModelOpt = Annotated[
     ),
 ]
 BackendOpt = Annotated[
-    str,
+    Backend,
     typer.Option(
         "--backend",
         help="onnx (int8 ONNX Runtime: fast, no torch import) or torch (fp32, the training path).",
@@ -51,6 +99,29 @@ DelimiterOpt = Annotated[
         help="The CSV's delimiter: ',', ';', '|' or 'tab'. [default: sniffed from the header]",
     ),
 ]
+QuietOpt = Annotated[
+    bool,
+    typer.Option(
+        "--quiet",
+        "-q",
+        help="No progress bar, summary or notes on stderr; warnings and errors still show.",
+    ),
+]
+
+ENV_PREFIX = "ROLE_CLASSIFIER_"
+
+
+def from_env(option: Any, name: str) -> Any:
+    """``option`` (one of the ``...Opt`` types here) also read from ``$ROLE_CLASSIFIER_<name>``,
+    the variable named in --help. The command line wins over the environment.
+
+    Example:
+        >>> ServeModelOpt = from_env(ModelOpt, "MODEL")  # doctest: +SKIP
+    """
+    kind, info = get_args(option)
+    info = copy.copy(info)  # the shared option keeps no variable
+    info.envvar, info.show_envvar = ENV_PREFIX + name, True
+    return Annotated[kind, info]
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:

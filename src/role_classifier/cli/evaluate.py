@@ -10,7 +10,16 @@ import typer
 
 from . import common
 from .app import app
-from .common import BackendOpt, DelimiterOpt, TaxonomyOpt, WorkersOpt, err, fail
+from .common import (
+    Backend,
+    BackendOpt,
+    DelimiterOpt,
+    QuietOpt,
+    TaxonomyOpt,
+    WorkersOpt,
+    err,
+    fail,
+)
 from .render import print_evaluation
 
 
@@ -38,7 +47,7 @@ def evaluate_cli(
         ),
     ] = None,
     taxonomy: TaxonomyOpt = None,
-    backend: BackendOpt = "onnx",
+    backend: BackendOpt = Backend.onnx,
     workers: WorkersOpt = None,
     json_out: Annotated[
         str | None,
@@ -93,6 +102,7 @@ def evaluate_cli(
         ),
     ] = None,
     delimiter: DelimiterOpt = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Measure models on a labelled CSV: accuracy, F1, calibration, coverage; side by side.
 
@@ -130,7 +140,7 @@ def evaluate_cli(
     except (DataError, TaxonomyError) as exc:
         raise fail(str(exc)) from exc
     models = [
-        name if name == BASELINE_NAME else (name, common.load_model(name, taxonomy, backend))
+        name if name == BASELINE_NAME else (name, common.load_model(name, taxonomy, backend.value))
         for name in names
     ]
     try:
@@ -149,7 +159,7 @@ def evaluate_cli(
                 min_support=min_support,
                 group_column=group_column,
                 report_dir=report_dir,
-                progress=err.is_terminal,
+                progress=err.is_terminal and not quiet,
                 delimiter=delimiter,
             )
     except (DataError, EmptyTextError, OSError) as exc:
@@ -167,10 +177,12 @@ def evaluate_cli(
         print_evaluation(results)
     from ..evaluation import advice
 
-    told = advice(result, taxonomy, backend)
+    told = advice(result, taxonomy, backend.value)
     for model_name, warning in told["warnings"]:
         who = f" ({model_name})" if model_name else ""
         err.print(f"[yellow]warning{who}:[/] {warning}", highlight=False)
+    if quiet:
+        return
     for hint in told["hints"]:
         err.print(hint, highlight=False)
     if report_dir is not None:

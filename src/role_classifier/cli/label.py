@@ -10,9 +10,13 @@ import typer
 from . import common
 from .app import app
 from .common import (
+    Backend,
     BackendOpt,
     DelimiterOpt,
+    Engine,
     ModelOpt,
+    OutputFormat,
+    QuietOpt,
     TaxonomyOpt,
     WorkersOpt,
     check_model_name,
@@ -44,7 +48,7 @@ def label_csv_cli(
     ] = None,
     model: ModelOpt = "default",
     taxonomy: TaxonomyOpt = None,
-    backend: BackendOpt = "onnx",
+    backend: BackendOpt = Backend.onnx,
     batch_size: Annotated[
         int,
         typer.Option(
@@ -67,9 +71,11 @@ def label_csv_cli(
     ] = False,
     workers: WorkersOpt = None,
     output_format: Annotated[
-        str | None,
+        OutputFormat | None,
         typer.Option(
-            "--format", help="csv, tsv, jsonl or parquet (default: from OUTPUT, csv for '-')."
+            "--format",
+            help="The output's format. [default: from OUTPUT's extension, csv for '-']",
+            case_sensitive=False,
         ),
     ] = None,
     delimiter: DelimiterOpt = None,
@@ -109,7 +115,7 @@ def label_csv_cli(
         ),
     ] = False,
     engine: Annotated[
-        str,
+        Engine,
         typer.Option(
             "--engine",
             help="local (this process, streaming, resumable) or ray (Ray Data: INPUT a file, "
@@ -117,7 +123,7 @@ def label_csv_cli(
             "pip install 'role-classifier[ray]').",
             case_sensitive=False,
         ),
-    ] = "local",
+    ] = Engine.local,
     ray_address: Annotated[
         str | None,
         typer.Option(
@@ -135,6 +141,7 @@ def label_csv_cli(
             "threads, default 1); default: the cluster's CPUs less one for reading and writing.",
         ),
     ] = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Label every row of a CSV with its predicted role, streaming, resumable.
 
@@ -165,9 +172,6 @@ def label_csv_cli(
     from ..data import parse_filters
     from ..labelling import LabelOptions, check_paths, label_csv
 
-    engine = engine.lower()
-    if engine not in ("local", "ray"):
-        raise fail(f"unknown --engine {engine!r}: use local or ray")
     options = LabelOptions(
         text_column,
         title_column,
@@ -176,11 +180,11 @@ def label_csv_cli(
         evidence=evidence,
         all_scores=all_scores,
         batch_size=batch_size,
-        output_format=output_format,
+        output_format=output_format.value if output_format is not None else None,
         delimiter=delimiter,
         filters=parse_filters(row_filter),
     )
-    if engine == "ray":
+    if engine is Engine.ray:
         local_only = {"--resume": resume, "--overwrite": overwrite, "--filter": bool(row_filter)}
         given = [name for name, on in local_only.items() if on]
         _label_with_ray(
@@ -190,10 +194,11 @@ def label_csv_cli(
             given,
             model,
             taxonomy,
-            backend,
+            backend.value,
             workers,
             ray_address,
             concurrency,
+            quiet,
         )
         return
     if ray_address is not None or concurrency is not None:
@@ -202,18 +207,21 @@ def label_csv_cli(
     check_model_name(model)  # cheap; the model itself loads once the input is checked
     resumable = "-" not in (input_file, output_file) and fmt != "parquet"
     hint = " (rerun the same command with --resume to continue)" if resumable else ""
-    with rows_progress(err.is_terminal) as progress, interrupted(hint):
+    with rows_progress(err.is_terminal and not quiet) as progress, interrupted(hint):
         summary = label_csv(
             input_file,
             output_file,
             options,
-            model=lambda: common.load_model(model, taxonomy, backend),  # after the input checks
+            model=lambda: common.load_model(
+                model, taxonomy, backend.value
+            ),  # after the input checks
             resume=resume,
             overwrite=overwrite,
             workers=workers,
             progress=progress,
         )
-    print_label_summary(summary)
+    if not quiet:
+        print_label_summary(summary)
 
 
 def _label_with_ray(
@@ -227,6 +235,7 @@ def _label_with_ray(
     workers: int | None,
     ray_address: str | None,
     concurrency: int | None,
+    quiet: bool,
 ) -> None:
     """``label-csv --engine ray``: checks that need no cluster, then ``label_dataset``."""
     import importlib.util
@@ -258,6 +267,7 @@ def _label_with_ray(
             workers=workers or 1,
             concurrency=concurrency,
             ray_address=ray_address,
-            progress=err.is_terminal,
+            progress=err.is_terminal and not quiet,
         )
-    print_label_summary(summary)
+    if not quiet:
+        print_label_summary(summary)

@@ -192,8 +192,9 @@ def print_label_summary(s) -> None:  # noqa: ANN001 - batch.LabelSummary
         err.print(f"  [yellow]note:[/] {note}", highlight=False)
 
 
-def print_shares(df) -> None:  # noqa: ANN001 - a pandas DataFrame from estimate_shares
-    """One table row per group and period: n, then each role's share and interval."""
+def print_shares(df, quiet: bool = False) -> None:  # noqa: ANN001 - a DataFrame of estimate_shares
+    """One table row per group and period: n, then each role's share and interval; the rows
+    read and used on stderr, unless ``quiet``."""
     from rich.table import Table
 
     console = Console()
@@ -225,6 +226,8 @@ def print_shares(df) -> None:  # noqa: ANN001 - a pandas DataFrame from estimate
             str(first["note"] or ""),
         )
     console.print(table)
+    if quiet:
+        return
     err.print(
         f"{a.get('rows', 0):,} rows read: {a.get('used_rows', 0):,} used, "
         f"{a.get('error_rows', 0):,} error rows not used, {a.get('undated_rows', 0):,} undated",

@@ -8,41 +8,63 @@ import typer
 
 from . import common
 from .app import app
-from .common import BackendOpt, ModelOpt, TaxonomyOpt, WorkersOpt, fail
+from .common import Backend, BackendOpt, ModelOpt, TaxonomyOpt, WorkersOpt, fail, from_env
 
-
-@app.command("serve")
-def serve_cli(
-    host: Annotated[
+# every option of serve can come from $ROLE_CLASSIFIER_<NAME> too (a container's settings)
+_ModelOpt = from_env(ModelOpt, "MODEL")
+_TaxonomyOpt = from_env(TaxonomyOpt, "TAXONOMY")
+_BackendOpt = from_env(BackendOpt, "BACKEND")
+_WorkersOpt = from_env(WorkersOpt, "WORKERS")
+_HostOpt = from_env(
+    Annotated[
         str,
         typer.Option("--host", help="Address to bind; anything but 127.0.0.1 is warned about."),
-    ] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="TCP port.")] = 8000,
-    model: ModelOpt = "default",
-    taxonomy: TaxonomyOpt = None,
-    backend: BackendOpt = "onnx",
-    workers: WorkersOpt = None,
-    max_upload_mb: Annotated[
-        float, typer.Option("--max-upload-mb", min=0.001, help="Largest CSV upload, in MB.")
-    ] = 50.0,
-    batch_wait_ms: Annotated[
+    ],
+    "HOST",
+)
+_PortOpt = from_env(
+    Annotated[int, typer.Option("--port", min=0, max=65535, help="TCP port.")], "PORT"
+)
+_MaxUploadOpt = from_env(
+    Annotated[float, typer.Option("--max-upload-mb", min=0.001, help="Largest CSV upload, in MB.")],
+    "MAX_UPLOAD_MB",
+)
+_BatchWaitOpt = from_env(
+    Annotated[
         float,
         typer.Option(
             "--batch-wait-ms",
             min=0.0,
             help="How long a request waits for others to share its forward pass, at most.",
         ),
-    ] = 5.0,
+    ],
+    "BATCH_WAIT_MS",
+)
+
+
+@app.command("serve")
+def serve_cli(
+    host: _HostOpt = "127.0.0.1",
+    port: _PortOpt = 8000,
+    model: _ModelOpt = "default",
+    taxonomy: _TaxonomyOpt = None,
+    backend: _BackendOpt = Backend.onnx,
+    workers: _WorkersOpt = None,
+    max_upload_mb: _MaxUploadOpt = 50.0,
+    batch_wait_ms: _BatchWaitOpt = 5.0,
 ) -> None:
     """Serve a page and a JSON API (POST /v1/classify, /v1/classify-batch), the model kept warm.
 
-    Open http://127.0.0.1:8000/ for the page, /docs for the API. Ctrl-C stops it.
+    Open http://127.0.0.1:8000/ for the page, /docs for the API. Ctrl-C stops it. Every option
+    can also be set with its ROLE_CLASSIFIER_* environment variable; the command line wins.
 
     Examples:
 
         role-classifier serve
 
         role-classifier serve --port 8080 --model zero-shot --workers 2
+
+        ROLE_CLASSIFIER_PORT=8080 role-classifier serve
 
         curl -s localhost:8000/v1/classify -H 'content-type: application/json' -d '{"text": "..."}'
     """
@@ -58,7 +80,7 @@ def serve_cli(
         )
     from ..serve import run
 
-    clf = common.load_model(model, taxonomy, backend)
+    clf = common.load_model(model, taxonomy, backend.value)
     run(
         clf,
         host=host,

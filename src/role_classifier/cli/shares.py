@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from .app import app
-from .common import ModelOpt, err
+from .common import ModelOpt, Period, ShareMethod, err
 from .render import print_shares
 
 
@@ -30,15 +30,20 @@ def shares_cli(
         typer.Option("--date-column", help="A column of dates (2024-03, 2024-03-15, ISO)."),
     ] = None,
     period: Annotated[
-        str | None,
-        typer.Option("--period", help="month, quarter or year. [default: month with a date]"),
+        Period | None,
+        typer.Option(
+            "--period",
+            help="month, quarter or year. [default: month with a date]",
+            case_sensitive=False,
+        ),
     ] = None,
     method: Annotated[
-        str | None,
+        ShareMethod | None,
         typer.Option(
             "--method",
             help="cc (classify and count), pcc, acc, pacc or em. [default: the one "
             "benchmarks/bench_shares.py measured best]",
+            case_sensitive=False,
         ),
     ] = None,
     model: ModelOpt = "default",
@@ -93,9 +98,9 @@ def shares_cli(
         labelled,
         by=by,
         date_column=date_column,
-        period=period,
+        period=period.value if period is not None else None,
         title_column=title_column,
-        method=method or DEFAULT_METHOD,
+        method=method.value if method is not None else DEFAULT_METHOD,
         held_out=held,
         confidence=confidence,
         n_boot=n_boot,

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from .app import app
-from .common import DelimiterOpt, TaxonomyOpt, err, fail
+from .common import DelimiterOpt, QuietOpt, TaxonomyOpt, err, fail
 
 
 @app.command("train")
@@ -65,6 +65,7 @@ def train_cli(
         bool, typer.Option("--overwrite", help="Replace an existing output directory.")
     ] = False,
     delimiter: DelimiterOpt = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Fit and calibrate a classifier head on labelled postings, then save it.
 
@@ -114,10 +115,12 @@ def train_cli(
         raise fail(yaml_error_message(config, exc)) from exc
     except (TaxonomyError, DataError, ValueError, MissingExtraError) as exc:
         raise fail(str(exc)) from exc
+    say = _silent if quiet else err.print  # --quiet: warnings (above) and errors only
     if not config_given:
-        err.print(f"[dim]config: {config}[/]", highlight=False)
-    err.print(f"training on {len(labelled.labels)} postings: {labelled.counts()}", highlight=False)
-    clf = train(labelled, cfg, tax, progress=lambda msg: err.print(f"[dim]{msg}[/]"))
+        say(f"[dim]config: {config}[/]", highlight=False)
+    say(f"training on {len(labelled.labels)} postings: {labelled.counts()}", highlight=False)
+    steps = None if quiet else lambda msg: err.print(f"[dim]{msg}[/]")  # None: no bars either
+    clf = train(labelled, cfg, tax, progress=steps)
     command = _train_command(
         data,
         output,
@@ -133,7 +136,11 @@ def train_cli(
         overwrite=overwrite,
     )
     clf.save_pretrained(output, model_card=model_card(clf, command))
-    err.print(f"saved to {output}")
+    say(f"saved to {output}")
+
+
+def _silent(*_args: object, **_kwargs: object) -> None:
+    """What ``--quiet`` prints instead of a progress line."""
 
 
 def _default_train_config() -> Path:
