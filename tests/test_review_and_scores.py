@@ -124,3 +124,21 @@ def test_shares_command_names_all_scores_when_scores_are_missing(
     assert body["error_rows"] == 1 and len(body["shares"]) == 8
     result = runner.invoke(app, ["shares", str(out2), "--by", "nope"])
     assert result.exit_code == 2 and "nope" in result.stderr
+
+
+def test_a_posting_not_in_english_is_classified_with_a_warning(
+    tmp_path: Path, tiny_trained: RoleClassifier
+) -> None:
+    src = tmp_path / "de.csv"
+    german = (
+        "Wir suchen eine erfahrene Ingenieurin für maschinelles Lernen in Berlin. Sie entwickeln "
+        "und trainieren Modelle, arbeiten eng mit unserem Produktteam zusammen und bringen die "
+        "Ergebnisse in die Produktion. Wir bieten ein flexibles Arbeitsumfeld und faire Bezahlung."
+    )
+    with open(src, "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([["description"], [german], [ROWS[0][2] * 3]])
+    out = tmp_path / "o.csv"
+    label_csv(src, out, text_column="description", model=tiny_trained)
+    rows = list(csv.DictReader(open(out, encoding="utf-8")))
+    assert rows[0]["predicted_role"] and rows[0]["error"] == "warning: not English (de)"
+    assert rows[1]["error"] == ""

@@ -61,7 +61,7 @@ def classify(
 
         role-classifier classify "Own our KServe model serving and MLflow registry." -m zero-shot
     """
-    from ..text import read_ad
+    from ..text import language_warning, read_ad
     from ..threads import thread_limits
 
     if file is not None and text not in (None, "-"):
@@ -81,6 +81,9 @@ def classify(
         ad = text
     title_given = title is not None
     posting, title = read_ad(ad, title)
+    language = language_warning(posting.description)
+    if language:  # still classified; the model reads English
+        err.print(f"[yellow]warning:[/] {language}; the model reads English", highlight=False)
     clf = common.load_model(model, taxonomy, backend.value)
     with thread_limits(workers):
         pred = clf.classify(posting, top_k=top_k, evidence=evidence)

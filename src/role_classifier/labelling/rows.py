@@ -18,7 +18,7 @@ import numpy as np
 from .. import csvio
 from ..modeling.head import abstain
 from ..modeling.model import RoleClassifier
-from ..text import Posting, clean_text, posting_text
+from ..text import Posting, clean_text, language_warning, posting_text
 from .options import LabelOptions, check_header
 
 __all__ = ["Labeller", "Row", "chunks", "label_records", "prepare"]
@@ -59,6 +59,8 @@ def prepare(
     if has_text or (title is not None and posting_text(title, None)):
         if not has_text:
             warnings.append("empty text; classified from the title alone")
+        elif language := language_warning(description):  # the model reads English
+            warnings.append(language)
         return Row(
             cells,
             Posting(description=description, title=title),
