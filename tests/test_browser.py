@@ -194,6 +194,7 @@ def test_csv_upload_shows_progress_and_downloads_label_csv_columns(
         "confidence",
         "runner_up",
         "runner_up_score",
+        "review",
         "error",
     ]
     assert out[0]["predicted_role"] and not out[1]["predicted_role"] and out[1]["error"]

@@ -141,7 +141,7 @@ added, like <code>role-classifier label-csv</code>. Files up to {max_upload_mb:g
 <input id="text-column" name="text_column" type="text" value="description" required>
 <label for="title-column">Title column <span class="hint">(optional)</span></label>
 <input id="title-column" name="title_column" type="text" value="">
-<label class="check"><input id="all-scores" name="all_scores" type="checkbox" value="true" checked>
+<label class="check"><input id="all-scores" name="all_scores" type="checkbox" value="true">
 Add a probability column per role and show the file's role shares</label>
 <button type="submit">Label CSV</button>
 </form>
