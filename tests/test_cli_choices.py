@@ -45,7 +45,9 @@ def test_the_choices_are_the_librarys() -> None:
     assert values(ShareMethod) == shares.METHODS
     assert values(Period) == tuple(shares.PERIODS)
     assert values(Engine) == ("local", "ray")
-    assert all(isinstance(m, str) for c in (Backend, Engine, OutputFormat, Period, ShareMethod) for m in c)
+    assert all(
+        isinstance(m, str) for c in (Backend, Engine, OutputFormat, Period, ShareMethod) for m in c
+    )
 
 
 @pytest.mark.parametrize(("args", "option", "choice"), CHOICES, ids=IDS)

@@ -93,3 +93,27 @@ def test_public_names_load_on_first_use() -> None:
     assert "RoleClassifier" in dir(role_classifier)
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
         role_classifier.Nope  # noqa: B018
+
+
+def test_shell_completion_is_offered_and_completes_commands_and_choices() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert "--install-completion" in result.stdout and "--show-completion" in result.stdout
+
+    def complete(line: str) -> list[str]:
+        env = {
+            "_ROLE_CLASSIFIER_COMPLETE": "complete_bash",
+            "COMP_WORDS": line,
+            "COMP_CWORD": str(len(line.split()) - (0 if line.endswith(" ") else 1)),
+        }
+        done = runner.invoke(app, [], prog_name="role-classifier", env=env)
+        assert done.exit_code == 0, done.output
+        return done.stdout.split()
+
+    assert complete("role-classifier la") == ["label-csv"]
+    assert complete("role-classifier label-csv in.csv out.csv --format ") == [
+        "csv",
+        "tsv",
+        "jsonl",
+        "parquet",
+    ]
+    assert complete("role-classifier serve --backend ") == ["onnx", "torch"]

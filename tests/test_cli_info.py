@@ -173,3 +173,16 @@ def test_info_never_imports_torch() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ)
     )
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_an_unreadable_default_model_is_reported_not_raised(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, cache: Path
+) -> None:
+    import role_classifier.info as info_module
+
+    monkeypatch.setattr(info_module, "_DEFAULT_MODEL_DIR", tmp_path / "gone")
+    model = info()["default_model"]
+    assert model["path"] == str(tmp_path / "gone") and "cannot read" in model["error"]
+    result = runner.invoke(app, ["info"])
+    assert result.exit_code == 0, result.output
+    assert "cannot read" in result.stdout and "Packages" in result.stdout

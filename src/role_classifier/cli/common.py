@@ -161,6 +161,35 @@ def load_model(model: str, taxonomy: Path | None, backend: str = "onnx"):  # noq
 
 
 @contextlib.contextmanager
+def quiet_libraries(quiet: bool) -> Iterator[None]:
+    """``--quiet`` for the libraries too: transformers' and huggingface_hub's own progress bars
+    (e.g. "Writing model shards" when a fine-tuned backbone is saved) are off inside, and back as
+    they were after. Imports nothing: a transformers loaded inside reads the variable."""
+    if not quiet:
+        yield
+        return
+    import os
+    import sys
+
+    name = "HF_HUB_DISABLE_PROGRESS_BARS"
+    saved = os.environ.get(name)
+    hf_logging = sys.modules.get("transformers.utils.logging")
+    was_on = hf_logging is not None and hf_logging.is_progress_bar_enabled()
+    os.environ[name] = "1"
+    if hf_logging is not None:
+        hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = saved
+        if was_on:
+            hf_logging.enable_progress_bar()  # type: ignore[union-attr]
+
+
+@contextlib.contextmanager
 def interrupted(message: str) -> Iterator[None]:
     """Ctrl-C during a long command: one line saying how to go on, exit code 130."""
     try:

@@ -19,6 +19,7 @@ from .common import (
     WorkersOpt,
     err,
     fail,
+    quiet_libraries,
 )
 from .render import print_evaluation
 
@@ -139,12 +140,15 @@ def evaluate_cli(
         tax = load_taxonomy(taxonomy) if taxonomy is not None else None
     except (DataError, TaxonomyError) as exc:
         raise fail(str(exc)) from exc
-    models = [
-        name if name == BASELINE_NAME else (name, common.load_model(name, taxonomy, backend.value))
-        for name in names
-    ]
+    with quiet_libraries(quiet):
+        models = [
+            name
+            if name == BASELINE_NAME
+            else (name, common.load_model(name, taxonomy, backend.value))
+            for name in names
+        ]
     try:
-        with thread_limits(workers):
+        with thread_limits(workers), quiet_libraries(quiet):
             result = evaluate(
                 data,
                 label_column,

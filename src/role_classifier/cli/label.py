@@ -23,6 +23,7 @@ from .common import (
     err,
     fail,
     interrupted,
+    quiet_libraries,
 )
 from .render import print_label_summary, rows_progress
 
@@ -207,7 +208,8 @@ def label_csv_cli(
     check_model_name(model)  # cheap; the model itself loads once the input is checked
     resumable = "-" not in (input_file, output_file) and fmt != "parquet"
     hint = " (rerun the same command with --resume to continue)" if resumable else ""
-    with rows_progress(err.is_terminal and not quiet) as progress, interrupted(hint):
+    bar = rows_progress(err.is_terminal and not quiet)
+    with bar as progress, interrupted(hint), quiet_libraries(quiet):
         summary = label_csv(
             input_file,
             output_file,
@@ -256,7 +258,7 @@ def _label_with_ray(
     from ..labelling.ray import label_dataset
 
     message = f": Ray Data cannot resume; delete {output_file} and rerun"
-    with interrupted(message):
+    with interrupted(message), quiet_libraries(quiet):
         summary = label_dataset(
             input_file,
             output_file,

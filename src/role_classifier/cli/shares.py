@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from .app import app
-from .common import ModelOpt, Period, ShareMethod, err
+from .common import ModelOpt, Period, QuietOpt, ShareMethod, err
 from .render import print_shares
 
 
@@ -69,6 +69,7 @@ def shares_cli(
     plot: Annotated[
         Path | None, typer.Option("--plot", help="Draw the shares over the periods as a PNG.")
     ] = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Estimate each role's share of a labelled feed, per group and period, with intervals.
 
@@ -112,7 +113,7 @@ def shares_cli(
     if as_json:
         typer.echo(json.dumps(shares_table(df), ensure_ascii=False, indent=2))
     else:
-        print_shares(df)
+        print_shares(df, quiet=quiet)
     for path in (out, plot):
-        if path is not None:
+        if path is not None and not quiet:
             err.print(f"wrote {path}", highlight=False)

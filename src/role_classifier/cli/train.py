@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from .app import app
-from .common import DelimiterOpt, QuietOpt, TaxonomyOpt, err, fail
+from .common import DelimiterOpt, QuietOpt, TaxonomyOpt, err, fail, quiet_libraries
 
 
 @app.command("train")
@@ -120,7 +120,8 @@ def train_cli(
         say(f"[dim]config: {config}[/]", highlight=False)
     say(f"training on {len(labelled.labels)} postings: {labelled.counts()}", highlight=False)
     steps = None if quiet else lambda msg: err.print(f"[dim]{msg}[/]")  # None: no bars either
-    clf = train(labelled, cfg, tax, progress=steps)
+    with quiet_libraries(quiet):
+        clf = train(labelled, cfg, tax, progress=steps)
     command = _train_command(
         data,
         output,
@@ -135,7 +136,8 @@ def train_cli(
         c=c,
         overwrite=overwrite,
     )
-    clf.save_pretrained(output, model_card=model_card(clf, command))
+    with quiet_libraries(quiet):  # a fine-tuned backbone: transformers' "Writing model shards"
+        clf.save_pretrained(output, model_card=model_card(clf, command))
     say(f"saved to {output}")
 
 
