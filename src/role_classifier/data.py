@@ -234,30 +234,19 @@ def _read_rows(
     filters: Mapping[str, Sequence[str]],
     group_column: str | None,
 ) -> LabelledRows:
-    columns = reader.header
-    wanted = {"label": label_column, "text": text_column}
-    if title_column:
-        wanted["title"] = title_column
-    if group_column:
-        wanted["group"] = group_column
-    for col in filters:
-        wanted[f"filter on '{col}'"] = col
-    for what, col in wanted.items():
-        if col not in columns:
-            role = f"{what} column" if not what.startswith("filter") else what
-            raise DataError(
-                f"{name} has no column '{col}' ({role}); its columns are: " + ", ".join(columns)
-            )
-    index = {col: columns.index(col) for col in wanted.values()}
+    header = reader.header
+    columns = _Columns.find(
+        header, name, label_column, text_column, title_column, group_column, filters
+    )
     rows = LabelledRows(
         titles=[] if title_column else None,
         groups=[] if group_column else None,
-        header=list(columns),
+        header=list(header),
         delimiter=reader.delimiter,
         name=name,
     )
     rows.encoding_notes += [n.removeprefix("header: ") for n in reader.header_notes]
-    keep = csvio.RowFilter(columns, filters)
+    keep = csvio.RowFilter(header, filters)
     number = 0
     for record in reader:
         rows.encoding_notes += record.notes
@@ -269,33 +258,83 @@ def _read_rows(
             rows.ragged.append(
                 {"row": number, "line": record.line, "error": record.ragged_message()}
             )
-            continue
-        if not keep(record.cells):
+        elif not keep(record.cells):
             rows.filtered_out += 1
-            continue
-        cells = record.cells
-        raw_label = cells[index[label_column]].strip()
-        description = cells[index[text_column]]
-        title = cells[index[title_column]] if title_column else None
-        where = {"row": number, "line": record.line}
-        if not raw_label:
-            rows.errors.append({**where, "error": f"empty label ('{label_column}')"})
-            continue
-        label = taxonomy.normalize_label(raw_label)
-        if label is None:
-            rows.unknown_labels[raw_label] = rows.unknown_labels.get(raw_label, 0) + 1
-            continue
-        if not posting_text(title, description):
-            rows.errors.append({**where, "error": "empty text (nothing left after cleaning)"})
-            continue
-        rows.descriptions.append(description)
-        rows.labels.append(label)
-        rows.row_numbers.append(number)
-        rows.lines.append(record.line)
-        rows.cells.append(cells)
-        if rows.titles is not None:
-            rows.titles.append(title)
-        if rows.groups is not None:
-            rows.groups.append(cells[index[group_column]].strip())  # type: ignore[index]
+        else:
+            _add_row(rows, record.cells, number, record.line, columns, taxonomy)
     rows.filter_seen = keep.describe_seen()
     return rows
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """The columns :func:`_read_rows` reads, and where each sits in a row."""
+
+    label: str
+    text: str
+    title: str | None
+    group: str | None
+    index: dict[str, int]
+
+    @classmethod
+    def find(
+        cls,
+        header: list[str],
+        name: str,
+        label: str,
+        text: str,
+        title: str | None,
+        group: str | None,
+        filters: Mapping[str, Sequence[str]],
+    ) -> _Columns:
+        """Check that ``header`` has every column needed, naming the first one missing."""
+        wanted = {"label": label, "text": text}
+        if title:
+            wanted["title"] = title
+        if group:
+            wanted["group"] = group
+        for col in filters:
+            wanted[f"filter on '{col}'"] = col
+        for what, col in wanted.items():
+            if col not in header:
+                role = f"{what} column" if not what.startswith("filter") else what
+                raise DataError(
+                    f"{name} has no column '{col}' ({role}); its columns are: " + ", ".join(header)
+                )
+        return cls(label, text, title, group, {col: header.index(col) for col in wanted.values()})
+
+
+def _add_row(
+    rows: LabelledRows,
+    cells: list[str],
+    number: int,
+    line: int,
+    columns: _Columns,
+    taxonomy: Taxonomy,
+) -> None:
+    """Keep one row, or set it aside: an empty label or text is an error, a label outside the
+    taxonomy is counted in ``unknown_labels``."""
+    index = columns.index
+    raw_label = cells[index[columns.label]].strip()
+    description = cells[index[columns.text]]
+    title = cells[index[columns.title]] if columns.title else None
+    where = {"row": number, "line": line}
+    if not raw_label:
+        rows.errors.append({**where, "error": f"empty label ('{columns.label}')"})
+        return
+    label = taxonomy.normalize_label(raw_label)
+    if label is None:
+        rows.unknown_labels[raw_label] = rows.unknown_labels.get(raw_label, 0) + 1
+        return
+    if not posting_text(title, description):
+        rows.errors.append({**where, "error": "empty text (nothing left after cleaning)"})
+        return
+    rows.descriptions.append(description)
+    rows.labels.append(label)
+    rows.row_numbers.append(number)
+    rows.lines.append(line)
+    rows.cells.append(cells)
+    if rows.titles is not None:
+        rows.titles.append(title)
+    if rows.groups is not None:
+        rows.groups.append(cells[index[columns.group]].strip())  # type: ignore[index]

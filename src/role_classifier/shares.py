@@ -43,6 +43,7 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -581,25 +582,15 @@ def estimate_shares(
         ...                      title_column="title", held_out="models/mine")  # doctest: +SKIP
         >>> df[df.role == "ML Engineer"][["source", "period", "share", "low", "high"]]  # doctest: +SKIP
     """
-    import pandas as pd
-
     groups = [by] if isinstance(by, str) else list(by or [])
-    if period is not None and period not in PERIODS:
-        raise SharesInputError(f"unknown period {period!r}: one of {', '.join(PERIODS)}")
-    if period is not None and date_column is None:
-        raise SharesInputError(f"period={period!r} needs a date_column")
-    if method not in METHODS:
-        raise SharesInputError(f"unknown method {method!r}: one of {', '.join(METHODS)}")
+    _check_options(period, date_column, method)
     held = _resolve_held_out(held_out, needed=method in ("acc", "pacc", "em"))
     extra = [*groups, date_column, title_column]
     frame = read_scores(frame_or_path, [c for c in extra if c])
     labels, scores = _score_matrix(frame, held, frame_or_path)
 
     rows = len(frame)
-    error = frame[ERROR_COLUMN] if ERROR_COLUMN in frame else pd.Series("", index=frame.index)
-    error = error.fillna("").astype(str).str.strip()
-    bad = ((error != "") & ~error.str.startswith("warning:")).to_numpy(copy=True)
-    bad |= np.isnan(scores).any(axis=1)
+    bad = _error_rows(frame, scores)
     good = ~bad
     if not good.any():
         raise SharesInputError(f"no rows to estimate from: all {rows} rows are error rows")
@@ -608,38 +599,10 @@ def estimate_shares(
     titled = np.zeros(len(frame), bool)
     if title_column:
         titled = (frame[title_column].fillna("").astype(str).str.strip() != "").to_numpy()
+    keys, undated = _cell_keys(frame, groups, date_column, period)
 
-    keys = pd.DataFrame(index=frame.index)
-    for column in groups:
-        keys[column] = frame[column].astype("string").fillna("(missing)")
-    undated = 0
-    if date_column:
-        dates = _parse_dates(frame[date_column])
-        undated = int(dates.isna().sum())
-        periods = dates.dt.to_period(PERIODS[period or "month"]).astype("string")
-        keys["period"] = periods.fillna(UNDATED)
-    else:
-        keys["period"] = "all"
-
-    records = []
-    for key, index in keys.groupby(list(keys.columns), sort=False).indices.items():
-        key = key if isinstance(key, tuple) else (key,)
-        cell_seed = [seed, zlib.crc32(json.dumps([str(v) for v in key]).encode())]
-        share, low, high = bootstrap_shares(
-            scores[index],
-            method,
-            held,
-            titled[index],
-            confidence=confidence,
-            n_boot=n_boot,
-            seed=cell_seed,
-        )
-        note = f"too few postings (n < {min_group})" if len(index) < min_group else ""
-        for role, s, lo, hi in zip(labels, share, low, high):
-            records.append((*key, role, s, lo, hi, len(index), method, note))
-    columns = [*keys.columns, "role", "share", "low", "high", "n", "method", "note"]
-    out = pd.DataFrame.from_records(records, columns=columns)
-    out = _sort(out, groups, labels)
+    cells = _Cells(method, held, confidence, n_boot, seed, min_group)
+    out = _sort(cells.shares(keys, scores, titled, labels), groups, labels)
     out.attrs.update(
         rows=rows,
         error_rows=int(bad.sum()),
@@ -652,6 +615,84 @@ def estimate_shares(
         period=(period or "month") if date_column else None,
     )
     return out
+
+
+def _check_options(period: str | None, date_column: str | None, method: str) -> None:
+    if period is not None and period not in PERIODS:
+        raise SharesInputError(f"unknown period {period!r}: one of {', '.join(PERIODS)}")
+    if period is not None and date_column is None:
+        raise SharesInputError(f"period={period!r} needs a date_column")
+    if method not in METHODS:
+        raise SharesInputError(f"unknown method {method!r}: one of {', '.join(METHODS)}")
+
+
+def _error_rows(frame: pd.DataFrame, scores: np.ndarray) -> np.ndarray:
+    """Rows with an error that is not a ``warning:``, or without scores."""
+    import pandas as pd
+
+    error = frame[ERROR_COLUMN] if ERROR_COLUMN in frame else pd.Series("", index=frame.index)
+    error = error.fillna("").astype(str).str.strip()
+    bad = ((error != "") & ~error.str.startswith("warning:")).to_numpy(copy=True)
+    bad |= np.isnan(scores).any(axis=1)
+    return bad
+
+
+def _cell_keys(
+    frame: pd.DataFrame, groups: list[str], date_column: str | None, period: str | None
+) -> tuple[pd.DataFrame, int]:
+    """Each row's cell (its value of every ``by`` column, then its period), and how many rows
+    are undated."""
+    import pandas as pd
+
+    keys = pd.DataFrame(index=frame.index)
+    for column in groups:
+        keys[column] = frame[column].astype("string").fillna("(missing)")
+    if not date_column:
+        keys["period"] = "all"
+        return keys, 0
+    dates = _parse_dates(frame[date_column])
+    periods = dates.dt.to_period(PERIODS[period or "month"]).astype("string")
+    keys["period"] = periods.fillna(UNDATED)
+    return keys, int(dates.isna().sum())
+
+
+@dataclass(frozen=True)
+class _Cells:
+    """How every cell (group and period) is estimated: the method, the held-out data it
+    corrects with, and the bootstrap."""
+
+    method: str
+    held: HeldOut | None
+    confidence: float
+    n_boot: int
+    seed: int
+    min_group: int
+
+    def shares(
+        self, keys: pd.DataFrame, scores: np.ndarray, titled: np.ndarray, labels: Sequence[str]
+    ) -> pd.DataFrame:
+        """One row per cell and role: the share, its interval, the cell's size and note."""
+        import pandas as pd
+
+        records = []
+        for key, index in keys.groupby(list(keys.columns), sort=False).indices.items():
+            key = key if isinstance(key, tuple) else (key,)
+            cell_seed = [self.seed, zlib.crc32(json.dumps([str(v) for v in key]).encode())]
+            share, low, high = bootstrap_shares(
+                scores[index],
+                self.method,
+                self.held,
+                titled[index],
+                confidence=self.confidence,
+                n_boot=self.n_boot,
+                seed=cell_seed,
+            )
+            small = len(index) < self.min_group
+            note = f"too few postings (n < {self.min_group})" if small else ""
+            for role, s, lo, hi in zip(labels, share, low, high):
+                records.append((*key, role, s, lo, hi, len(index), self.method, note))
+        columns = [*keys.columns, "role", "share", "low", "high", "n", "method", "note"]
+        return pd.DataFrame.from_records(records, columns=columns)
 
 
 def _resolve_held_out(held_out: HeldOut | str | Path | None, needed: bool) -> HeldOut | None:
@@ -771,82 +812,130 @@ def plot_shares(
     from ._extras import require_extra
 
     require_extra("matplotlib")
+    plan = _Plan.of(df, roles, other_label)
+    fig, axes = _figure(plan)
+    for ax, (key, part) in zip(axes.flat, plan.shown):
+        _draw_panel(ax, part, plan.drawn, plan.labels, plan.periods, plan.single, other_label)
+        _format_panel(ax, plan, key, part)
+    for ax in axes.flat[len(plan.shown) :]:
+        ax.set_visible(False)
+    for ax in axes[-1]:
+        ax.set_xlabel("share of postings" if plan.single else "period")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("" if plan.single else "share of postings")
+    _title_and_legend(fig, df, plan, title)
+    _caption(fig, df, plan)
+    path = Path(path)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    return path
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What a :func:`plot_shares` figure shows: which roles, one panel per group (the first
+    :data:`_MAX_PANELS`), which periods, and the top of the share axis."""
+
+    labels: list[str]
+    drawn: list[str]
+    dated: pd.DataFrame
+    panels: list[tuple[Any, pd.DataFrame]]
+    periods: list[str]
+    top: float
+    other_label: str
+
+    @classmethod
+    def of(cls, df: pd.DataFrame, roles: Sequence[str] | None, other_label: str) -> _Plan:
+        labels = list(df.attrs.get("labels") or dict.fromkeys(df["role"]))
+        drawn = [r for r in (roles or [r for r in labels if r != other_label]) if r in labels]
+        base = {"period", "role", "share", "low", "high", "n", "method", "note"}
+        groups = [c for c in df.columns if c not in base]
+        dated = df[df["period"] != UNDATED]
+        panels = list(dated.groupby(groups, sort=False)) if groups else [((), dated)]
+        periods = list(dict.fromkeys(dated["period"]))
+        top = float(dated[dated["role"].isin(drawn)]["high"].max()) if len(dated) else 1.0
+        return cls(labels, drawn, dated, panels, periods, top, other_label)
+
+    @property
+    def shown(self) -> list[tuple[Any, pd.DataFrame]]:
+        return self.panels[:_MAX_PANELS]
+
+    @property
+    def single(self) -> bool:
+        """One period: dots with interval bars instead of lines over time."""
+        return len(self.periods) == 1
+
+
+def _figure(plan: _Plan) -> tuple[Any, Any]:
+    """The figure and its grid of panels: long time axes stack the groups in one column; dot
+    plots and short ones sit side by side."""
     from matplotlib.figure import Figure
-    from matplotlib.lines import Line2D
-    from matplotlib.ticker import PercentFormatter
 
-    labels = list(df.attrs.get("labels") or dict.fromkeys(df["role"]))
-    drawn = [r for r in (roles or [r for r in labels if r != other_label]) if r in labels]
-    base = {"period", "role", "share", "low", "high", "n", "method", "note"}
-    groups = [c for c in df.columns if c not in base]
-    dated = df[df["period"] != UNDATED]
-    panels = list(dated.groupby(groups, sort=False)) if groups else [((), dated)]
-    shown = panels[:_MAX_PANELS]
-    periods = list(dict.fromkeys(dated["period"]))
-    single = len(periods) == 1
-
-    # long time axes stack the groups in one column; dot plots and short ones sit side by side
-    cols = 1 if not single and len(periods) > 6 else max(1, min(len(shown), 3))
-    rows = max(1, -(-len(shown) // cols))
+    single, periods = plan.single, plan.periods
+    cols = 1 if not single and len(periods) > 6 else max(1, min(len(plan.shown), 3))
+    rows = max(1, -(-len(plan.shown) // cols))
     width = 4.2 if single else min(11.0, 0.4 * len(periods) + 4.0)
     fig = Figure(
         figsize=(width * cols + 2.0, (2.6 if single else 3.2) * rows + 0.8), layout="constrained"
     )
     axes = fig.subplots(rows, cols, squeeze=False, sharey=True, sharex=not single)
-    top = float(dated[dated["role"].isin(drawn)]["high"].max()) if len(dated) else 1.0
-    for ax, (key, part) in zip(axes.flat, shown):
-        _draw_panel(ax, part, drawn, labels, periods, single, other_label)
-        share_axis = ax.xaxis if single else ax.yaxis
-        share_axis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-        (ax.set_xlim if single else ax.set_ylim)(0, min(1.0, max(top, 0.01) * 1.12))
-        ax.grid(axis="x" if single else "y", alpha=0.3)
-        ax.spines[["top", "right"]].set_visible(False)
-        name = ", ".join(str(k) for k in (key if isinstance(key, tuple) else (key,)))
-        other = part[part["role"] == other_label]
-        sub = ""
-        if len(other) and other_label not in drawn:
-            lo, hi = other["share"].min(), other["share"].max()
-            sub = (
-                f"{other_label}: {lo:.0%}"
-                if single or lo == hi
-                else f"{other_label} {lo:.0%}–{hi:.0%}"
-            )
-        n = int(part.drop_duplicates("period")["n"].sum())
-        ax.set_title(" · ".join(s for s in (name, f"n = {n:,}", sub) if s), fontsize=10)
-    for ax in axes.flat[len(shown) :]:
-        ax.set_visible(False)
-    for ax in axes[-1]:
-        ax.set_xlabel("share of postings" if single else "period")
-    for ax in axes[:, 0]:
-        ax.set_ylabel("" if single else "share of postings")
+    return fig, axes
 
+
+def _format_panel(ax: Any, plan: _Plan, key: Any, part: pd.DataFrame) -> None:
+    """A panel's share axis, grid and title (the group, its postings and Other's share)."""
+    from matplotlib.ticker import PercentFormatter
+
+    single, other_label = plan.single, plan.other_label
+    share_axis = ax.xaxis if single else ax.yaxis
+    share_axis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    (ax.set_xlim if single else ax.set_ylim)(0, min(1.0, max(plan.top, 0.01) * 1.12))
+    ax.grid(axis="x" if single else "y", alpha=0.3)
+    ax.spines[["top", "right"]].set_visible(False)
+    name = ", ".join(str(k) for k in (key if isinstance(key, tuple) else (key,)))
+    other = part[part["role"] == other_label]
+    sub = ""
+    if len(other) and other_label not in plan.drawn:
+        lo, hi = other["share"].min(), other["share"].max()
+        sub = (
+            f"{other_label}: {lo:.0%}" if single or lo == hi else f"{other_label} {lo:.0%}–{hi:.0%}"
+        )
+    n = int(part.drop_duplicates("period")["n"].sum())
+    ax.set_title(" · ".join(s for s in (name, f"n = {n:,}", sub) if s), fontsize=10)
+
+
+def _title_and_legend(fig: Any, df: pd.DataFrame, plan: _Plan, title: str | None) -> None:
+    """The figure title, and a legend of the roles (over time) and of hollow markers."""
+    from matplotlib.lines import Line2D
+
+    single, other_label = plan.single, plan.other_label
     method = str(df["method"].iloc[0]) if len(df) else ""
     confidence = df.attrs.get("confidence", 0.9)
     what = "Role shares" if single else f"Role shares per {df.attrs.get('period') or 'period'}"
     fig.suptitle(title or f"{what} ({method}, {confidence:.0%} intervals)", fontsize=12)
     handles = [
-        Line2D([], [], color=role_colour(r, labels, other_label), marker="o", lw=2, label=r)
-        for r in ([] if single else drawn)  # one period: the roles are the y axis
+        Line2D([], [], color=role_colour(r, plan.labels, other_label), marker="o", lw=2, label=r)
+        for r in ([] if single else plan.drawn)  # one period: the roles are the y axis
     ]
-    small = bool((dated["note"] != "").any())
+    small = bool((plan.dated["note"] != "").any())
     if small:
         handles.append(
             Line2D([], [], color="0.3", marker="o", mfc="white", lw=0, label="too few postings")
         )
     if handles:
         fig.legend(handles=handles, loc="outside right center", frameon=False)
+
+
+def _caption(fig: Any, df: pd.DataFrame, plan: _Plan) -> None:
+    """What the figure leaves out: groups beyond the first panels, undated and error rows."""
     notes = []
-    if len(panels) > len(shown):
-        notes.append(f"first {len(shown)} of {len(panels)} groups shown")
+    if len(plan.panels) > len(plan.shown):
+        notes.append(f"first {len(plan.shown)} of {len(plan.panels)} groups shown")
     if (df["period"] == UNDATED).any():
         notes.append(f"{df.attrs.get('undated_rows', '?')} undated postings not drawn")
     if df.attrs.get("error_rows"):
         notes.append(f"{df.attrs['error_rows']} error rows not used")
     if notes:
         fig.supxlabel("; ".join(notes), fontsize=8, color="0.35", x=0.01, ha="left")
-    path = Path(path)
-    fig.savefig(path, dpi=120, bbox_inches="tight")
-    return path
 
 
 def _draw_panel(

@@ -232,53 +232,14 @@ def _build(node: yaml.Node | None, source: str) -> Taxonomy:
     _check_keys(top, _TOP_KEYS, source, "the taxonomy file")
     if "roles" not in top:
         raise TaxonomyError(f"{source}: missing key 'roles'")
-    version = SCHEMA_VERSION
-    if "version" in top:
-        vnode = top["version"][1]
-        if vnode.value != str(SCHEMA_VERSION):
-            raise TaxonomyError(
-                f"{_where(source, vnode)}: unsupported version '{vnode.value}' "
-                f"(this release reads version {SCHEMA_VERSION})"
-            )
+    _check_version(top, source)
     other = "Other"
     other_node: yaml.Node | None = None  # where other_label is set, for the error below
     if "other_label" in top:
         other_node = top["other_label"][1]
         other = _string(other_node, source, "'other_label'")
-
     roles_node = top["roles"][1]
-    if not isinstance(roles_node, yaml.SequenceNode) or not roles_node.value:
-        raise TaxonomyError(f"{_where(source, roles_node)}: 'roles' must be a non-empty list")
-    roles: list[Role] = []
-    seen: dict[str, int] = {}
-    for i, rnode in enumerate(roles_node.value):
-        what = f"roles[{i}]"
-        items = _mapping(rnode, source, what)
-        _check_keys(items, _ROLE_KEYS, source, what)
-        for key in ("name", "definition"):
-            if key not in items:
-                raise TaxonomyError(f"{_where(source, rnode)}: {what} is missing key '{key}'")
-        name_node = items["name"][1]
-        name = _string(name_node, source, f"{what}.name")
-        key = _label_key(name)
-        if key in seen:
-            raise TaxonomyError(
-                f"{_where(source, name_node)}: duplicate label '{name}' "
-                f"(already defined in roles[{seen[key]}])"
-            )
-        seen[key] = i
-        kwargs: dict[str, Any] = {
-            "name": name,
-            "definition": _string(items["definition"][1], source, f"{what}.definition"),
-        }
-        for list_key in ("responsibilities", "titles", "keywords"):
-            if list_key in items:
-                kwargs[list_key] = _strings(items[list_key][1], source, f"{what}.{list_key}")
-        if "distinguish" in items:
-            kwargs["distinguish"] = _string(
-                items["distinguish"][1], source, f"{what}.distinguish", required=False
-            )
-        roles.append(Role(**kwargs))
+    roles = _roles(roles_node, source)
     if len(roles) < 2:
         raise TaxonomyError(f"{source}: a taxonomy needs at least two labels")
     if other not in [r.name for r in roles]:
@@ -288,4 +249,58 @@ def _build(node: yaml.Node | None, source: str) -> Taxonomy:
             f"the roles ({', '.join(r.name for r in roles)}); fix its spelling or add a role "
             "with that name (its definition describes what falls outside the others)"
         )
-    return Taxonomy(roles=tuple(roles), other_label=other, version=version, source=source)
+    return Taxonomy(roles=tuple(roles), other_label=other, version=SCHEMA_VERSION, source=source)
+
+
+def _check_version(top: dict[str, tuple[yaml.Node, yaml.Node]], source: str) -> None:
+    """A file may say which schema version it is written in; only this one is read."""
+    if "version" in top:
+        vnode = top["version"][1]
+        if vnode.value != str(SCHEMA_VERSION):
+            raise TaxonomyError(
+                f"{_where(source, vnode)}: unsupported version '{vnode.value}' "
+                f"(this release reads version {SCHEMA_VERSION})"
+            )
+
+
+def _roles(roles_node: yaml.Node, source: str) -> list[Role]:
+    """The roles, in file order; names must be unique (compared as :func:`_label_key`)."""
+    if not isinstance(roles_node, yaml.SequenceNode) or not roles_node.value:
+        raise TaxonomyError(f"{_where(source, roles_node)}: 'roles' must be a non-empty list")
+    roles: list[Role] = []
+    seen: dict[str, int] = {}
+    for i, rnode in enumerate(roles_node.value):
+        roles.append(_role(rnode, source, i, seen))
+    return roles
+
+
+def _role(rnode: yaml.Node, source: str, i: int, seen: dict[str, int]) -> Role:
+    """``roles[i]``; ``seen`` maps the label keys of the roles before it to their positions,
+    and gets this one's."""
+    what = f"roles[{i}]"
+    items = _mapping(rnode, source, what)
+    _check_keys(items, _ROLE_KEYS, source, what)
+    for key in ("name", "definition"):
+        if key not in items:
+            raise TaxonomyError(f"{_where(source, rnode)}: {what} is missing key '{key}'")
+    name_node = items["name"][1]
+    name = _string(name_node, source, f"{what}.name")
+    key = _label_key(name)
+    if key in seen:
+        raise TaxonomyError(
+            f"{_where(source, name_node)}: duplicate label '{name}' "
+            f"(already defined in roles[{seen[key]}])"
+        )
+    seen[key] = i
+    kwargs: dict[str, Any] = {
+        "name": name,
+        "definition": _string(items["definition"][1], source, f"{what}.definition"),
+    }
+    for list_key in ("responsibilities", "titles", "keywords"):
+        if list_key in items:
+            kwargs[list_key] = _strings(items[list_key][1], source, f"{what}.{list_key}")
+    if "distinguish" in items:
+        kwargs["distinguish"] = _string(
+            items["distinguish"][1], source, f"{what}.distinguish", required=False
+        )
+    return Role(**kwargs)

@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from .data import DataError, csv_header, read_labelled_csv
+from .data import DataError, LabelledRows, csv_header, read_labelled_csv
 from .modeling.features import FeatureLayout
 from .modeling.head import fit_review
 from .modeling.held_out import HeldOut
@@ -223,58 +223,98 @@ def load_training_data(
         >>> data = load_training_data(["data/samples/postings.csv"], load_taxonomy())  # doctest: +SKIP
     """
     if on_warning is None:
-        import warnings
-
-        def on_warning(message: str) -> None:
-            warnings.warn(message, UserWarning, stacklevel=3)
-
-    postings: list[Posting] = []
-    labels: list[str] = []
-    sources: list[str] = []
-    groups: list[str] = []
+        on_warning = _warn
+    out = LabeledData([], [], [], [])
     for path in paths:
-        try:
-            columns = csv_header(path, delimiter=delimiter)
-            label_col = next((c for c in label_columns if c in columns), None)
-            if label_col is None:
-                raise TrainingDataError(
-                    f"{path} has no label column ({' or '.join(label_columns)}); "
-                    f"its columns are: {', '.join(columns)}"
-                )
-            rows = read_labelled_csv(
-                path,
-                label_col,
-                text_column,
-                title_column if title_column in columns else None,
-                taxonomy=taxonomy,
-                filters={k: v for k, v in (filters or {}).items() if k in columns},
-                group_column=group_column if group_column in columns else None,
-                delimiter=delimiter,
-            )
-        except DataError as exc:
-            raise TrainingDataError(str(exc)) from exc
+        rows = _read_training_file(
+            path,
+            taxonomy,
+            text_column,
+            title_column,
+            label_columns,
+            filters or {},
+            group_column,
+            delimiter,
+        )
         for message in rows.warnings():
             on_warning(message)
-        if rows.unknown_labels:
+        _check_rows(path, rows, taxonomy)
+        _add_rows(out, path, rows)
+    _check_label_counts(out.labels, paths)
+    return out
+
+
+def _warn(message: str) -> None:
+    """The default ``on_warning`` of :func:`load_training_data`: a warning at its caller."""
+    import warnings
+
+    warnings.warn(message, UserWarning, stacklevel=3)
+
+
+def _read_training_file(
+    path: str | Path,
+    taxonomy: Taxonomy,
+    text_column: str,
+    title_column: str | None,
+    label_columns: Sequence[str],
+    filters: Mapping[str, Sequence[str]],
+    group_column: str | None,
+    delimiter: str | None,
+) -> LabelledRows:
+    """One labeled file's rows, through the first of ``label_columns`` it has; the title,
+    group and filter columns only where the file has them."""
+    try:
+        columns = csv_header(path, delimiter=delimiter)
+        label_col = next((c for c in label_columns if c in columns), None)
+        if label_col is None:
             raise TrainingDataError(
-                f"{path}: label(s) not in the taxonomy: {rows.unknown_labels} "
-                f"(the taxonomy has: {', '.join(taxonomy.labels)})"
+                f"{path} has no label column ({' or '.join(label_columns)}); "
+                f"its columns are: {', '.join(columns)}"
             )
-        if rows.errors:
-            first = rows.errors[0]
-            raise TrainingDataError(
-                f"{path}: {len(rows.errors)} unusable row(s); data row {first['row']} "
-                f"(line {first['line']}): {first['error']}"
-            )
-        titles = rows.titles or [None] * len(rows)
-        cells = rows.groups or [""] * len(rows)
-        for title, description, label, cell, number in zip(
-            titles, rows.descriptions, rows.labels, cells, rows.row_numbers
-        ):
-            postings.append(Posting(description=description, title=title or None))
-            labels.append(label)
-            sources.append(str(path))
-            groups.append(f"{path}: {cell.strip() or f'row {number}'}")
+        return read_labelled_csv(
+            path,
+            label_col,
+            text_column,
+            title_column if title_column in columns else None,
+            taxonomy=taxonomy,
+            filters={k: v for k, v in filters.items() if k in columns},
+            group_column=group_column if group_column in columns else None,
+            delimiter=delimiter,
+        )
+    except DataError as exc:
+        raise TrainingDataError(str(exc)) from exc
+
+
+def _check_rows(path: str | Path, rows: LabelledRows, taxonomy: Taxonomy) -> None:
+    """Refuse a file with a label outside the taxonomy or a row that cannot be used."""
+    if rows.unknown_labels:
+        raise TrainingDataError(
+            f"{path}: label(s) not in the taxonomy: {rows.unknown_labels} "
+            f"(the taxonomy has: {', '.join(taxonomy.labels)})"
+        )
+    if rows.errors:
+        first = rows.errors[0]
+        raise TrainingDataError(
+            f"{path}: {len(rows.errors)} unusable row(s); data row {first['row']} "
+            f"(line {first['line']}): {first['error']}"
+        )
+
+
+def _add_rows(out: LabeledData, path: str | Path, rows: LabelledRows) -> None:
+    """Append one file's rows to ``out``; a row without a group (company) is its own."""
+    titles = rows.titles or [None] * len(rows)
+    cells = rows.groups or [""] * len(rows)
+    for title, description, label, cell, number in zip(
+        titles, rows.descriptions, rows.labels, cells, rows.row_numbers
+    ):
+        out.postings.append(Posting(description=description, title=title or None))
+        out.labels.append(label)
+        out.sources.append(str(path))
+        out.groups.append(f"{path}: {cell.strip() or f'row {number}'}")
+
+
+def _check_label_counts(labels: Sequence[str], paths: Sequence[str | Path]) -> None:
+    """Refuse labels with fewer than 2 rows."""
     counts = Counter(labels)
     rare = {k: v for k, v in counts.items() if v < 2}
     if rare:
@@ -282,7 +322,6 @@ def load_training_data(
             f"every label needs at least 2 rows; too few in {', '.join(map(str, paths))}: "
             f"{rare}. Add examples or remove the role from the taxonomy."
         )
-    return LabeledData(postings, labels, sources, groups)
 
 
 def feature_matrix(
@@ -424,60 +463,13 @@ def train(
         >>> clf = train(data, TrainConfig(), tax)  # doctest: +SKIP
         >>> clf.save_pretrained("models/mine")  # doctest: +SKIP
     """
-    from sklearn.model_selection import train_test_split
-
     config = config or TrainConfig()
-    taxonomy = taxonomy or load_taxonomy()
     say = progress or (lambda _msg: None)
-    model_config = ModelConfig(
-        backbone=backbone,
-        window_tokens=config.window_tokens,
-        max_windows=config.max_windows,
-        batch_size=config.batch_size,
-    )
-    backend = "torch" if config.finetune_epochs > 0 else config.backend
-    clf = RoleClassifier(taxonomy, model_config, backend=backend)
-    label_index = {name: i for i, name in enumerate(clf.labels)}
-    y = np.array([label_index[name] for name in data.labels])
-
-    rows = np.arange(len(y))
-    fit_rows, dev_rows = rows, rows[:0]
-    if config.calibration == "dev":
-        fit_rows, dev_rows = train_test_split(
-            rows, test_size=config.dev_fraction, stratify=y, random_state=config.seed
-        )
+    clf, y = _set_up(data, config, taxonomy or load_taxonomy(), backbone)
+    split = _split(y, config)  # (rows the head is fitted on, dev rows)
     start = time.perf_counter()
     if config.finetune_epochs > 0:
-        from .finetune import finetune_backbone
-
-        say(f"fine-tuning the backbone for {config.finetune_epochs} epoch(s) on the train part")
-        docs = _token_docs(clf, [data.postings[i] for i in fit_rows])
-        dev_docs = _token_docs(clf, [data.postings[i] for i in dev_rows])
-        tuned = finetune_backbone(
-            clf.encoder,
-            docs,
-            y[fit_rows],
-            len(clf.labels),
-            epochs=config.finetune_epochs,
-            windows_per_doc=config.finetune_windows,
-            lr=config.finetune_lr,
-            batch_size=config.finetune_batch_size,
-            seed=config.seed,
-            show_progress=progress is not None,
-            lora_rank=config.finetune_lora_rank,
-            dev_docs=dev_docs,
-            dev_labels=y[dev_rows],
-        )
-        say(
-            f"fine-tuning loss per epoch: train {[round(v, 4) for v in tuned.train_loss]}, "
-            f"dev {[round(v, 4) for v in tuned.dev_loss]}; kept epoch {tuned.best_epoch}"
-        )
-        clf.reset_prototypes()
-        # what save_pretrained writes next to the head: the adapter, or the whole backbone
-        if config.finetune_lora_rank > 0:
-            clf.config.adapter = "adapter"
-        else:
-            clf.config.backbone = "backbone"
+        _finetune(clf, data, y, split, config, say, progress is not None)
     say(f"encoding {len(data.postings)} postings")
     encoded = clf.encode(data.postings, show_progress=progress is not None)
     say(f"encoded in {time.perf_counter() - start:.0f}s")
@@ -490,60 +482,180 @@ def train(
     )
     anchor = clf.zero_shot_head()["weight"] if config.anchor_zero_shot else None
     fit = partial(fit_head, layout=clf.layout, config=config, anchor=anchor)
-
-    held_out = None
-    if config.calibration == "dev":
-        say(f"fitting the head on the train part, scoring the dev split ({len(dev_rows)} rows)")
-        held_out = views.logits(fit(*views.stack(fit_rows)), dev_rows)
-    elif config.calibration == "cross-val":
-        folds = _folds(y, data.groups or [str(i) for i in rows], config)
-        say(f"scoring every row out of fold ({len(folds)} folds, companies kept whole)")
-        parts = [views.logits(fit(*views.stack(train_part)), part) for train_part, part in folds]
-        held_out = _HeldOut(
-            np.concatenate([p.logits for p in parts]),
-            np.concatenate([p.y for p in parts]),
-            np.concatenate([p.titled for p in parts]),
-        )
+    held_out = _held_out_scores(views, fit, data, split, config, say)
     say("fitting the head on all rows")
-    clf.head = fit(*views.stack(rows))
+    clf.head = fit(*views.stack(np.arange(len(y))))
     held_out_metrics = None
     if held_out is not None:
-        titled, plain = held_out.titled, ~held_out.titled
-        if titled.any():
-            clf.config.temperature = fit_temperature(held_out.logits[titled], held_out.y[titled])
-        if plain.any():
-            clf.config.temperature_description_only = fit_temperature(
-                held_out.logits[plain], held_out.y[plain]
-            )
-        proba = clf.proba_from_logits(held_out.logits, titled)
-        if config.tune_other_threshold:
-            clf.config.other_threshold = _best_other_threshold(clf, proba, held_out.y)
-        held_out_metrics = _held_out_metrics(clf, held_out, proba, config.calibration)
-        c = clf.config
-        c.review_confidence, c.review_margin, reached = fit_review(
-            proba, clf.decide(proba), held_out.y, config.review_precision
+        held_out_metrics = _calibrate(clf, held_out, config, say)
+    clf.metadata = _metadata(data, y, config, held_out_metrics, start)
+    return clf
+
+
+def _set_up(
+    data: LabeledData, config: TrainConfig, taxonomy: Taxonomy, backbone: str
+) -> tuple[RoleClassifier, np.ndarray]:
+    """The untrained classifier (fine-tuning always on torch) and the label index per row."""
+    model_config = ModelConfig(
+        backbone=backbone,
+        window_tokens=config.window_tokens,
+        max_windows=config.max_windows,
+        batch_size=config.batch_size,
+    )
+    backend = "torch" if config.finetune_epochs > 0 else config.backend
+    clf = RoleClassifier(taxonomy, model_config, backend=backend)
+    label_index = {name: i for i, name in enumerate(clf.labels)}
+    return clf, np.array([label_index[name] for name in data.labels])
+
+
+def _split(y: np.ndarray, config: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
+    """The rows the head (and a fine-tune) is fitted on, and the dev split (``dev`` only)."""
+    rows = np.arange(len(y))
+    if config.calibration != "dev":
+        return rows, rows[:0]
+    from sklearn.model_selection import train_test_split
+
+    return train_test_split(
+        rows, test_size=config.dev_fraction, stratify=y, random_state=config.seed
+    )
+
+
+def _finetune(
+    clf: RoleClassifier,
+    data: LabeledData,
+    y: np.ndarray,
+    split: tuple[np.ndarray, np.ndarray],
+    config: TrainConfig,
+    say: Callable[[str], None],
+    show_progress: bool,
+) -> None:
+    """Fine-tune ``clf``'s backbone on the train part (early-stopped on the dev split) and
+    point its config at what ``save_pretrained`` writes: the adapter or the whole backbone."""
+    from .finetune import finetune_backbone
+
+    fit_rows, dev_rows = split
+    say(f"fine-tuning the backbone for {config.finetune_epochs} epoch(s) on the train part")
+    docs = _token_docs(clf, [data.postings[i] for i in fit_rows])
+    dev_docs = _token_docs(clf, [data.postings[i] for i in dev_rows])
+    tuned = finetune_backbone(
+        clf.encoder,
+        docs,
+        y[fit_rows],
+        len(clf.labels),
+        epochs=config.finetune_epochs,
+        windows_per_doc=config.finetune_windows,
+        lr=config.finetune_lr,
+        batch_size=config.finetune_batch_size,
+        seed=config.seed,
+        show_progress=show_progress,
+        lora_rank=config.finetune_lora_rank,
+        dev_docs=dev_docs,
+        dev_labels=y[dev_rows],
+    )
+    say(
+        f"fine-tuning loss per epoch: train {[round(v, 4) for v in tuned.train_loss]}, "
+        f"dev {[round(v, 4) for v in tuned.dev_loss]}; kept epoch {tuned.best_epoch}"
+    )
+    clf.reset_prototypes()
+    if config.finetune_lora_rank > 0:
+        clf.config.adapter = "adapter"
+    else:
+        clf.config.backbone = "backbone"
+
+
+def _held_out_scores(
+    views: _Views,
+    fit: Callable[[np.ndarray, np.ndarray], dict[str, np.ndarray]],
+    data: LabeledData,
+    split: tuple[np.ndarray, np.ndarray],
+    config: TrainConfig,
+    say: Callable[[str], None],
+) -> _HeldOut | None:
+    """Head scores of rows the head was not fitted on: the dev split, or every row out of
+    fold (``cross-val``); None with ``calibration: none``."""
+    fit_rows, dev_rows = split
+    if config.calibration == "dev":
+        say(f"fitting the head on the train part, scoring the dev split ({len(dev_rows)} rows)")
+        return views.logits(fit(*views.stack(fit_rows)), dev_rows)
+    if config.calibration != "cross-val":
+        return None
+    rows = np.arange(len(views.y))
+    folds = _folds(views.y, data.groups or [str(i) for i in rows], config)
+    say(f"scoring every row out of fold ({len(folds)} folds, companies kept whole)")
+    parts = [views.logits(fit(*views.stack(train_part)), part) for train_part, part in folds]
+    return _HeldOut(
+        np.concatenate([p.logits for p in parts]),
+        np.concatenate([p.y for p in parts]),
+        np.concatenate([p.titled for p in parts]),
+    )
+
+
+def _calibrate(
+    clf: RoleClassifier, held_out: _HeldOut, config: TrainConfig, say: Callable[[str], None]
+) -> dict[str, Any]:
+    """Fit the temperatures, the Other threshold and the review band on the held-out scores,
+    keep the held-out data with the model, and return the held-out metrics."""
+    _fit_temperatures(clf, held_out)
+    proba = clf.proba_from_logits(held_out.logits, held_out.titled)
+    if config.tune_other_threshold:
+        clf.config.other_threshold = _best_other_threshold(clf, proba, held_out.y)
+    held_out_metrics = _held_out_metrics(clf, held_out, proba, config.calibration)
+    held_out_metrics["review"] = _fit_review_band(clf, proba, held_out.y, config)
+    c = clf.config
+    clf.held_out = HeldOut(  # saved with the model: role shares, the review band
+        proba,
+        held_out.y,
+        held_out.titled,
+        tuple(clf.labels),
+        other_threshold=c.other_threshold,
+        other_label=clf.taxonomy.other_label,
+    )
+    say(
+        f"held out ({config.calibration}): {held_out_metrics}; temperature "
+        f"{c.temperature:.3f} with a title, {c.temperature_description_only:.3f} "
+        f"description only; Other threshold {c.other_threshold:.2f}"
+    )
+    return held_out_metrics
+
+
+def _fit_temperatures(clf: RoleClassifier, held_out: _HeldOut) -> None:
+    """One softmax temperature for rows with a title, one for description-only rows."""
+    titled, plain = held_out.titled, ~held_out.titled
+    if titled.any():
+        clf.config.temperature = fit_temperature(held_out.logits[titled], held_out.y[titled])
+    if plain.any():
+        clf.config.temperature_description_only = fit_temperature(
+            held_out.logits[plain], held_out.y[plain]
         )
-        c.review_precision = reached["precision"]
-        held_out_metrics["review"] = {
-            "target_precision": config.review_precision,
-            "min_confidence": c.review_confidence,
-            "min_margin": c.review_margin,
-            **reached,
-        }
-        clf.held_out = HeldOut(  # saved with the model: role shares, the review band
-            proba,
-            held_out.y,
-            titled,
-            tuple(clf.labels),
-            other_threshold=c.other_threshold,
-            other_label=clf.taxonomy.other_label,
-        )
-        say(
-            f"held out ({config.calibration}): {held_out_metrics}; temperature "
-            f"{c.temperature:.3f} with a title, {c.temperature_description_only:.3f} "
-            f"description only; Other threshold {c.other_threshold:.2f}"
-        )
-    clf.metadata = {
+
+
+def _fit_review_band(
+    clf: RoleClassifier, proba: np.ndarray, y: np.ndarray, config: TrainConfig
+) -> dict[str, Any]:
+    """Set the review thresholds that reach ``review_precision`` on held-out rows; returns
+    the ``review`` block of the held-out metrics."""
+    c = clf.config
+    c.review_confidence, c.review_margin, reached = fit_review(
+        proba, clf.decide(proba), y, config.review_precision
+    )
+    c.review_precision = reached["precision"]
+    return {
+        "target_precision": config.review_precision,
+        "min_confidence": c.review_confidence,
+        "min_margin": c.review_margin,
+        **reached,
+    }
+
+
+def _metadata(
+    data: LabeledData,
+    y: np.ndarray,
+    config: TrainConfig,
+    held_out_metrics: dict[str, Any] | None,
+    start: float,
+) -> dict[str, Any]:
+    """What the saved model records about its training run."""
+    return {
         "trained_at": time.strftime("%Y-%m-%d"),
         "train_config": dataclasses.asdict(config),
         "training_rows": {
@@ -554,7 +666,6 @@ def train(
         "held_out_metrics": held_out_metrics,
         "seconds": round(time.perf_counter() - start, 1),
     }
-    return clf
 
 
 @dataclass

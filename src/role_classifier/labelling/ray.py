@@ -22,6 +22,7 @@ never when ``role_classifier`` is imported.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import fnmatch
 import functools
@@ -32,6 +33,8 @@ import re
 import time
 import warnings
 from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -476,94 +479,185 @@ def label_dataset(
         True
     """
     options = options if options is not None else LabelOptions(**fields)
+    job = _Job.prepare(
+        input,
+        output,
+        options,
+        model=model,
+        taxonomy=taxonomy,
+        backend=backend,
+        workers=workers,
+        concurrency=concurrency,
+    )
+    import ray
+
+    began = time.perf_counter()
+    with _ray_running(ray, ray_address):
+        job.notes.append(f"Ray ready in {time.perf_counter() - began:.1f} s (not in the rows/s)")
+        started = time.perf_counter()
+        ray.data.DataContext.get_current().enable_progress_bars = progress
+        rows = job.label(ray)
+        tally = _read_back(job.out_fs, job.out_path, job.fmt, options.min_confidence is not None)
+    return job.summary(rows, tally, started)
+
+
+@contextlib.contextmanager
+def _ray_running(ray: Any, address: str | None) -> Iterator[None]:
+    """Ray as it is when already initialised; else a local instance (this machine's cores for
+    the actors, one more logical CPU for reads and writes) or the cluster at ``address``,
+    shut down at the end."""
+    own = not ray.is_initialized()
+    if own:
+        init: dict[str, Any] = {"include_dashboard": False}
+        if address:
+            init["address"] = address
+        else:
+            init["num_cpus"] = default_workers() + 1
+        ray.init(**init)
+    try:
+        yield
+    finally:
+        if own:
+            ray.shutdown()
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One ``label_dataset`` run, checked before Ray starts: the input files and their
+    columns, the output folder and format, and what every actor is built with."""
+
+    output: str
+    options: LabelOptions
+    fmt: str
+    labels: list[str]
+    filesystem: Any
+    files: list[InputFile]
+    names: list[str]
+    delimiter: str
+    notes: list[str]
+    out_fs: Any
+    out_path: str
+    actor_args: dict[str, Any]
+    workers: int
+    concurrency: int | None
+
+    @classmethod
+    def prepare(
+        cls,
+        input: str | Path,
+        output: str | Path,
+        options: LabelOptions,
+        *,
+        model: str | Path,
+        taxonomy: Taxonomy | None,
+        backend: str,
+        workers: int,
+        concurrency: int | None,
+    ) -> _Job:
+        """Check the arguments, the model, every input file's columns and the output folder."""
+        fmt = _output_format(output, options, workers, concurrency)
+        from ..modeling.model import RoleClassifier
+
+        if str(model) not in ("default", "zero-shot") and Path(model).exists():
+            model = Path(model).resolve()  # actors do not share the driver's working directory
+        labels = RoleClassifier.from_pretrained(model, taxonomy=taxonomy, backend=backend).labels
+        filesystem, files, names, notes = check_input(input, options, labels)
+        delimiter = input_delimiter(filesystem, files, options)
+        out_fs, out_path = _filesystem(str(output))
+        _check_output(out_fs, out_path, str(output))
+        actor_args = {
+            "model": str(model),
+            "options": options,
+            "backend": backend,
+            "workers": workers,
+            "taxonomy": taxonomy,
+            "output_format": fmt,
+        }
+        return cls(
+            output=str(output),
+            options=options,
+            fmt=fmt,
+            labels=labels,
+            filesystem=filesystem,
+            files=files,
+            names=names,
+            delimiter=delimiter,
+            notes=notes,
+            out_fs=out_fs,
+            out_path=out_path,
+            actor_args=actor_args,
+            workers=workers,
+            concurrency=concurrency,
+        )
+
+    def label(self, ray: Any) -> int:
+        """Read the input, label it on the actors and write the part files; returns the rows
+        read. A CSV file Ray's reader refuses is explained (:func:`_explain`)."""
+        ds = _read(self.filesystem, self.files, self.names, self.delimiter)
+        try:
+            rows = ds.count()  # reads the input once: ragged CSV rows fail here, before the model
+            cpus = int(ray.cluster_resources().get("CPU", 0))
+            concurrency = _actors(cpus, self.workers, self.concurrency)
+            with warnings.catch_warnings():  # ray_remote_args: still the way to set retries
+                warnings.simplefilter("ignore", DeprecationWarning)
+                labelled = ds.map_batches(
+                    RoleLabeller,
+                    fn_constructor_kwargs=self.actor_args,
+                    batch_format="pyarrow",
+                    batch_size=self.options.batch_size,
+                    compute=ray.data.ActorPoolStrategy(size=concurrency),
+                    num_cpus=self.workers,
+                    **ACTOR_OPTIONS,
+                )
+            _write(labelled, self.fmt, self.out_fs, self.out_path)
+        except Exception as exc:
+            raise _explain(exc, self.filesystem, self.names, self.delimiter) from exc
+        return rows
+
+    def summary(
+        self, rows: int, tally: tuple[int, int, int, int, Counter[str], int], started: float
+    ) -> LabelSummary:
+        """The job's summary from the part files read back; their rows must be the rows read."""
+        written, errors, n_warnings, below, counts, to_review = tally
+        if written != rows:
+            raise RowCountError(
+                f"read {rows} rows but the part files in {self.output} hold {written}; they were "
+                "kept for inspection"
+            )
+        options = self.options
+        if options.min_confidence is not None:
+            self.notes.append(min_confidence_note(options.min_confidence, below))
+        return LabelSummary(
+            rows=rows,
+            rows_written=written,
+            errors=errors,
+            warnings=n_warnings,
+            label_counts=dict(counts.most_common()),
+            seconds=time.perf_counter() - started,
+            output=self.output,
+            columns=self.names + options.columns(self.labels),
+            notes=self.notes,
+            min_confidence=options.min_confidence,
+            below_min_confidence=below,
+            delimiter=self.delimiter,
+            to_review=to_review,
+        )
+
+
+def _output_format(
+    output: str | Path, options: LabelOptions, workers: int, concurrency: int | None
+) -> str:
+    """The output's format, after checking ``workers`` and ``concurrency``."""
     if workers < 1:
         raise LabelCsvError(f"workers must be at least 1, got {workers}")
     if concurrency is not None and concurrency < 1:
         raise LabelCsvError(f"concurrency must be at least 1, got {concurrency}")
     try:
-        fmt = csvio.output_format_for(
+        return csvio.output_format_for(
             str(output).rstrip("/"), options.output_format, folder_default="parquet"
         )
     except csvio.OutputPathError as exc:
         raise LabelCsvError(str(exc)) from None
-    from ..modeling.model import RoleClassifier
-
-    if str(model) not in ("default", "zero-shot") and Path(model).exists():
-        model = Path(model).resolve()  # actors do not share the driver's working directory
-    labels = RoleClassifier.from_pretrained(model, taxonomy=taxonomy, backend=backend).labels
-    filesystem, files, names, notes = check_input(input, options, labels)
-    delimiter = input_delimiter(filesystem, files, options)
-    out_fs, out_path = _filesystem(str(output))
-    _check_output(out_fs, out_path, str(output))
-    actor_args = {
-        "model": str(model),
-        "options": options,
-        "backend": backend,
-        "workers": workers,
-        "taxonomy": taxonomy,
-        "output_format": fmt,
-    }
-
-    import ray
-
-    began = time.perf_counter()
-    own = not ray.is_initialized()
-    if own:
-        init: dict[str, Any] = {"include_dashboard": False}
-        if ray_address:
-            init["address"] = ray_address
-        else:  # this machine's cores for the actors, one more logical CPU for reads and writes
-            init["num_cpus"] = default_workers() + 1
-        ray.init(**init)
-    try:
-        notes.append(f"Ray ready in {time.perf_counter() - began:.1f} s (not in the rows/s)")
-        started = time.perf_counter()
-        ray.data.DataContext.get_current().enable_progress_bars = progress
-        ds = _read(filesystem, files, names, delimiter)
-        try:
-            rows = ds.count()  # reads the input once: ragged CSV rows fail here, before the model
-            concurrency = _actors(int(ray.cluster_resources().get("CPU", 0)), workers, concurrency)
-            with warnings.catch_warnings():  # ray_remote_args: still the way to set retries
-                warnings.simplefilter("ignore", DeprecationWarning)
-                labelled = ds.map_batches(
-                    RoleLabeller,
-                    fn_constructor_kwargs=actor_args,
-                    batch_format="pyarrow",
-                    batch_size=options.batch_size,
-                    compute=ray.data.ActorPoolStrategy(size=concurrency),
-                    num_cpus=workers,
-                    **ACTOR_OPTIONS,
-                )
-            _write(labelled, fmt, out_fs, out_path)
-        except Exception as exc:
-            raise _explain(exc, filesystem, names, delimiter) from exc
-        tally = _read_back(out_fs, out_path, fmt, options.min_confidence is not None)
-    finally:
-        if own:
-            ray.shutdown()
-    written, errors, n_warnings, below, counts, to_review = tally
-    if written != rows:
-        raise RowCountError(
-            f"read {rows} rows but the part files in {output} hold {written}; they were kept "
-            "for inspection"
-        )
-    if options.min_confidence is not None:
-        notes.append(min_confidence_note(options.min_confidence, below))
-    return LabelSummary(
-        rows=rows,
-        rows_written=written,
-        errors=errors,
-        warnings=n_warnings,
-        label_counts=dict(counts.most_common()),
-        seconds=time.perf_counter() - started,
-        output=str(output),
-        columns=names + options.columns(labels),
-        notes=notes,
-        min_confidence=options.min_confidence,
-        below_min_confidence=below,
-        delimiter=delimiter,
-        to_review=to_review,
-    )
 
 
 def _actors(cpus: int, workers: int, concurrency: int | None) -> int:
