@@ -17,11 +17,10 @@ One module per step, each usable alone:
 ``role-classifier evaluate`` is a thin wrapper around :func:`evaluate` and :func:`advice`.
 
 Example:
-    >>> import numpy as np
-    >>> proba = np.array([[0.7, 0.2, 0.1], [0.3, 0.6, 0.1], [0.5, 0.2, 0.3]])
-    >>> m = compute_metrics(["A", "B", "C"], proba, ["A", "B", "C"])
-    >>> m["accuracy"], m["top2_accuracy"], m["per_label"]["C"]["recall"]
-    (0.666667, 1.0, 0.0)
+    >>> result = evaluate("test.csv", "label", "description", "title",
+    ...                   models=["default", "zero-shot"])  # doctest: +SKIP
+    >>> [m["macro_f1"] for m in result["models"]]  # doctest: +SKIP
+    [0.93, 0.88]
 """
 
 from __future__ import annotations
