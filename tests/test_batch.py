@@ -661,7 +661,7 @@ def test_resume_with_nothing_to_resume_says_so(
     assert "run without --resume" in line and "Traceback" not in result.output
 
 
-def test_parquet_resume_restarts(tmp_path: Path, tiny_trained: RoleClassifier) -> None:
+def test_parquet_resume_continues(tmp_path: Path, tiny_trained: RoleClassifier) -> None:
     src = _jobs(tmp_path, n=6)
     out = tmp_path / "out.parquet"
     kw = dict(text_column="description", model=tiny_trained, batch_size=2)
@@ -670,8 +670,8 @@ def test_parquet_resume_restarts(tmp_path: Path, tiny_trained: RoleClassifier) -
     with pytest.raises(ResumeError):
         label_csv(src, out, **kw)  # type: ignore[arg-type]
     summary = label_csv(src, out, resume=True, **kw)  # type: ignore[arg-type]
-    assert summary.resumed_from == 0 and "restarted" in summary.notes[0]
-    assert pq.read_table(out).num_rows == 6
+    assert summary.resumed_from == 2 and summary.notes == []
+    assert pq.read_table(out).column("id").to_pylist() == [f"id{i}" for i in range(6)]
 
 
 def test_stdout_and_stdin_cannot_resume(
@@ -733,7 +733,7 @@ def _no_model() -> RoleClassifier:
     [
         ("outdir", "is a directory: give a file name, e.g."),
         ("missing/sub/o.csv", "does not exist: create it first (mkdir -p"),
-        ("o.xlsx", "has extension '.xlsx': name it with one of .csv, .tsv, .jsonl"),
+        ("o.xls", "has extension '.xls': name it with one of .csv, .tsv, .jsonl"),
         ("o.txt", "or pass --format"),
         ("labelled", "has no extension"),
     ],

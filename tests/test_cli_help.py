@@ -115,5 +115,6 @@ def test_shell_completion_is_offered_and_completes_commands_and_choices() -> Non
         "tsv",
         "jsonl",
         "parquet",
+        "xlsx",
     ]
     assert complete("role-classifier serve --backend ") == ["onnx", "torch"]

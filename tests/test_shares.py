@@ -199,7 +199,7 @@ def test_bad_inputs_are_one_line_value_errors(held: HeldOut, tmp_path: Path) -> 
         (lambda: estimate_shares(df, period="month", held_out=held), "needs a date_column"),
         (lambda: estimate_shares(df, method="mean", held_out=held), "unknown method"),
         (lambda: estimate_shares(df, held_out=tmp_path, method="em"), "no held_out.safetensors"),
-        (lambda: estimate_shares(tmp_path / "x.xlsx", held_out=held), "unknown extension"),
+        (lambda: estimate_shares(tmp_path / "x.txt", held_out=held), "unknown extension"),
         (
             lambda: estimate_shares(df.assign(error="empty text"), held_out=held),
             "all 50 rows are error rows",

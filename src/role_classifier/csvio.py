@@ -1,7 +1,8 @@
-"""The one CSV reader and writer behind ``label-csv``, ``train`` and ``evaluate``, and the
-checkpoints that make ``label-csv`` resumable.
+"""The one CSV reader and the one writer behind ``label-csv``, ``train`` and ``evaluate``, and
+the checkpoints that make ``label-csv`` resumable.
 
-Reading (:func:`open_csv`, :class:`CsvReader`), the same for every command:
+Reading (:func:`open_csv`, :class:`CsvReader`), the same for every command (:mod:`.readers`
+reads the other input formats into the same :class:`Record` objects, :class:`RecordReader`):
 
 * **Encoding.** Each physical line is decoded on its own: UTF-8 (a leading BOM is dropped);
   a line that is not UTF-8 is read as Windows-1252 (Latin-1 for the five bytes it leaves
@@ -14,9 +15,11 @@ Reading (:func:`open_csv`, :class:`CsvReader`), the same for every command:
   ``label-csv`` writes it as an error row, ``train`` and ``evaluate`` skip it and list its line.
 * **Filters.** ``COL=VALUE`` specs (:func:`parse_filters`) matched by :class:`RowFilter`.
 
-Writing (:class:`RowWriter`): CSV, TSV, JSON lines or parquet, appended chunk by chunk to a binary
-stream; float columns stay floats in JSON lines and parquet, and an empty value (None) is null
-there (an empty cell in CSV).
+Writing (:class:`RowWriter`): CSV (optionally with a BOM), TSV, JSON lines, parquet or Excel,
+appended chunk by chunk to a binary stream; float columns stay floats in JSON lines, parquet and
+Excel, and an empty value (None) is null there (an empty cell in CSV); input cells are written
+back as they were read (:func:`cell_text` in CSV). :class:`ParquetParts` is parquet output that
+can resume: one part file per chunk, joined into one file at the end.
 
 Checkpoints: :func:`save_checkpoint` writes a JSON state atomically (temp file, fsync,
 ``os.replace``); :func:`load_checkpoint` reads it back.
@@ -24,10 +27,13 @@ Checkpoints: :func:`save_checkpoint` writes a JSON state atomically (temp file, 
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
+import datetime
 import io
 import json
+import math
 import os
 import re
 import sys
@@ -45,12 +51,18 @@ __all__ = [
     "CsvInputError",
     "CsvReader",
     "OutputPathError",
+    "ParquetParts",
     "Record",
+    "RecordReader",
     "RowFilter",
     "RowWriter",
+    "arrow_schema",
+    "cell_text",
     "check_output_path",
+    "decode_line",
     "delimiter_name",
     "input_identity",
+    "large_fields",
     "load_checkpoint",
     "open_csv",
     "output_format_for",
@@ -59,7 +71,7 @@ __all__ = [
     "save_checkpoint",
 ]
 
-FORMATS = ("csv", "tsv", "jsonl", "parquet")
+FORMATS = ("csv", "tsv", "jsonl", "parquet", "xlsx")
 EXTENSIONS = {
     ".csv": "csv",
     ".tsv": "tsv",
@@ -67,6 +79,7 @@ EXTENSIONS = {
     ".ndjson": "jsonl",
     ".parquet": "parquet",
     ".pq": "parquet",
+    ".xlsx": "xlsx",
 }
 DELIMITERS = (",", ";", "\t", "|")
 FIELD_LIMIT = min(sys.maxsize, 2**31 - 1)  # a 1 MB cell is a record, not an error
@@ -75,7 +88,8 @@ _PARQUET_GROUP_BYTES = 32 << 20
 
 
 class CsvInputError(UserError):
-    """An input that cannot be read as a CSV with a header; the message says why."""
+    """An input file that cannot be read (a CSV without a header, a truncated gzip, a file that
+    is not Parquet or Excel, ...); the message names the file and says why."""
 
 
 class OutputPathError(UserError):
@@ -126,8 +140,13 @@ def parse_filters(specs: Sequence[str] | None) -> dict[str, list[str]]:
 _LONE_CR = re.compile(r"(?<=\r)(?!\n)")
 
 
-def _decode_line(raw: bytes) -> tuple[str, str | None]:
-    """Decode one physical line; on bytes that are not UTF-8, say how it was read instead."""
+def decode_line(raw: bytes) -> tuple[str, str | None]:
+    """Decode one physical line; on bytes that are not UTF-8, say how it was read instead.
+
+    Example:
+        >>> decode_line("café".encode("cp1252"))
+        ('café', 'read as Windows-1252')
+    """
     try:
         return raw.decode("utf-8"), None
     except UnicodeDecodeError:
@@ -169,7 +188,7 @@ class _LineDecoder:
                 raise CsvInputError("the input is UTF-16; convert it to UTF-8 first")
             if raw.startswith(b"\xef\xbb\xbf"):
                 raw = raw[3:]
-        text, how = _decode_line(raw)
+        text, how = decode_line(raw)
         if how is not None:
             self.notes.append(f"line {self.line_no} is not valid UTF-8 ({how})")
         if "\r" in text[:-2]:  # old Mac line ends: split like open(newline="") would
@@ -203,24 +222,29 @@ def sniff_delimiter(line: str) -> str:
 
 @dataclass
 class Record:
-    """One data record of a CSV.
+    """One data record of an input file.
 
     Attributes:
-        line: the physical line it starts on (the header is line 1).
-        cells: its cells as read (not padded or cut).
+        line: where it starts: the physical line in CSV (the header is line 1) and JSON lines,
+            the row in Excel (the header is row 1), the row number in Parquet.
+        cells: its cells as read (not padded or cut): text in CSV; in JSON lines, Parquet and
+            Excel also numbers, booleans, None, lists, objects and dates.
         n_columns: the header's cell count.
         notes: decoding notes of its lines (``line 7 is not valid UTF-8 (...)``).
+        error: why a record could not be read at all (a JSON line that is not an object);
+            its cells are then None.
     """
 
     line: int
-    cells: list[str]
+    cells: list[Any]
     n_columns: int
     notes: list[str] = field(default_factory=list)
+    error: str | None = None
 
     @property
     def blank(self) -> bool:
         """An empty line."""
-        return not self.cells
+        return not self.cells and self.error is None
 
     @property
     def ragged(self) -> bool:
@@ -231,60 +255,42 @@ class Record:
         """Why a ragged record cannot be read: its cell count, and any extra cells."""
         n, k = len(self.cells), self.n_columns
         if n > k:
-            extra = json.dumps(self.cells[k:], ensure_ascii=False)
+            extra = json.dumps(self.cells[k:], ensure_ascii=False, default=_json_default)
             return f"row has {n} cells but the header has {k}; extra cells: {extra}"
         return f"row has {n} cells but the header has {k}"
 
 
-class CsvReader:
-    """Records of a CSV, decoded, split and checked the same way for every command.
+class RecordReader:
+    """The header and the records of one input, in order: what every reader gives.
 
-    The header is read when the reader is made; iterate for :class:`Record` objects.
+    :class:`CsvReader` reads CSV; :mod:`.readers` reads JSON lines, Parquet and Excel (and
+    gzip-compressed CSV and JSON lines) into the same records. Iterate for :class:`Record`
+    objects; iteration goes on where :meth:`skip` or an earlier loop stopped.
 
     Attributes:
         name: the file name, or ``standard input``.
         header: the column names.
-        delimiter: the delimiter used (given or sniffed).
+        delimiter: CSV's delimiter (None for the other formats).
         sniffed: True when the delimiter was sniffed rather than given.
-        header_notes: decoding notes of the header line.
+        header_notes: decoding notes of the header line (or which Excel sheet was read).
+        total: the records in the input when known without reading them (Parquet, JSON
+            lines, Excel), else None.
+        arrow_types: per column, the pyarrow type to keep in Parquet output (Parquet input),
+            else None (written as text).
     """
 
-    def __init__(self, raw: IO[bytes], name: str, delimiter: str | None = None) -> None:
+    def __init__(self, name: str) -> None:
         self.name = name
-        self._decoder = _LineDecoder(raw)
-        first = self._decoder.peek()
-        if first is None:
-            raise CsvInputError(f"{name} is empty: expected a header row naming the columns")
-        self.sniffed = delimiter is None
-        self.delimiter = sniff_delimiter(first) if delimiter is None else delimiter
-        self._reader = csv.reader(self._decoder, delimiter=self.delimiter)
-        try:
-            header = next(self._reader, None)
-        except csv.Error as exc:
-            raise CsvInputError(f"{name} is not a readable CSV: {exc}") from exc
-        if not header:
-            raise CsvInputError(
-                f"the first line of {name} is blank: expected a header row naming the columns"
-            )
-        self.header: list[str] = header
-        self.header_notes = [f"header: {n}" for n in self._decoder.take_notes()]
+        self.header: list[str] = []
+        self.delimiter: str | None = None
+        self.sniffed = False
+        self.header_notes: list[str] = []
         self.records_read = 0
+        self.total: int | None = None
+        self.arrow_types: list[Any] | None = None
 
     def __iter__(self) -> Iterator[Record]:
-        n = len(self.header)
-        line = self._reader.line_num
-        while True:
-            try:
-                cells = next(self._reader, None)
-            except csv.Error as exc:
-                raise CsvInputError(
-                    f"{self.name} is not a readable CSV near line {line + 1}: {exc}"
-                ) from exc
-            if cells is None:
-                return
-            self.records_read += 1
-            yield Record(line + 1, cells, n, self._decoder.take_notes())
-            line = self._reader.line_num
+        raise NotImplementedError
 
     def skip(self, n: int) -> int:
         """Skip ``n`` records (a resumed run); returns how many there were."""
@@ -306,6 +312,69 @@ class CsvReader:
         return self.header.index(name) if name in self.header else None
 
 
+class CsvReader(RecordReader):
+    """Records of a CSV, decoded, split and checked the same way for every command.
+
+    The header is read when the reader is made; iterate for :class:`Record` objects.
+
+    Attributes:
+        name: the file name, or ``standard input``.
+        header: the column names.
+        delimiter: the delimiter used (given or sniffed).
+        sniffed: True when the delimiter was sniffed rather than given.
+        header_notes: decoding notes of the header line.
+    """
+
+    delimiter: str
+
+    def __init__(self, raw: IO[bytes], name: str, delimiter: str | None = None) -> None:
+        super().__init__(name)
+        self._decoder = _LineDecoder(raw)
+        first = self._decoder.peek()
+        if first is None:
+            raise CsvInputError(f"{name} is empty: expected a header row naming the columns")
+        self.sniffed = delimiter is None
+        self.delimiter = sniff_delimiter(first) if delimiter is None else delimiter
+        self._reader = csv.reader(self._decoder, delimiter=self.delimiter)
+        try:
+            header = next(self._reader, None)
+        except csv.Error as exc:
+            raise CsvInputError(f"{name} is not a readable CSV: {exc}") from exc
+        if not header:
+            raise CsvInputError(
+                f"the first line of {name} is blank: expected a header row naming the columns"
+            )
+        self.header = header
+        self.header_notes = [f"header: {n}" for n in self._decoder.take_notes()]
+
+    def __iter__(self) -> Iterator[Record]:
+        n = len(self.header)
+        line = self._reader.line_num
+        while True:
+            try:
+                cells = next(self._reader, None)
+            except csv.Error as exc:
+                raise CsvInputError(
+                    f"{self.name} is not a readable CSV near line {line + 1}: {exc}"
+                ) from exc
+            if cells is None:
+                return
+            self.records_read += 1
+            yield Record(line + 1, cells, n, self._decoder.take_notes())
+            line = self._reader.line_num
+
+
+@contextlib.contextmanager
+def large_fields() -> Iterator[None]:
+    """Let :mod:`csv` read cells of any size (a 1 MB cell is a record, not an error) while
+    inside; the old limit is restored after."""
+    old = csv.field_size_limit(FIELD_LIMIT)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(old)
+
+
 @contextlib.contextmanager
 def open_csv(path: str | Path, *, delimiter: str | None = None) -> Iterator[CsvReader]:
     """Open a CSV file (``-`` for standard input) as a :class:`CsvReader`.
@@ -322,8 +391,7 @@ def open_csv(path: str | Path, *, delimiter: str | None = None) -> Iterator[CsvR
         ...     header = reader.header
         ...     rows = [r.cells for r in reader if not r.ragged]
     """
-    old = csv.field_size_limit(FIELD_LIMIT)
-    try:
+    with large_fields():
         if str(path) == "-":
             yield CsvReader(sys.stdin.buffer, "standard input", delimiter)
             return
@@ -335,12 +403,11 @@ def open_csv(path: str | Path, *, delimiter: str | None = None) -> Iterator[CsvR
             raise CsvInputError(f"cannot read {path}: {exc.strerror or exc}") from exc
         with f:
             yield CsvReader(f, str(path), delimiter)
-    finally:
-        csv.field_size_limit(old)
 
 
 class RowFilter:
-    """Keeps records whose cell in each filtered column is one of its values (stripped).
+    """Keeps records whose cell in each filtered column is one of its values (stripped; a cell
+    that is not text is matched as :func:`cell_text` writes it: ``year=2024`` matches 2024).
 
     Example:
         >>> keep = RowFilter(["id", "split"], {"split": ["test"]})
@@ -357,7 +424,7 @@ class RowFilter:
     def __call__(self, cells: Sequence[str]) -> bool:
         keep = True
         for col, i in self._index.items():
-            cell = cells[i].strip() if i < len(cells) else ""
+            cell = cell_text(cells[i]).strip() if i < len(cells) else ""
             self.seen[col][cell] += 1
             keep = keep and cell in self.filters[col]
         return keep
@@ -374,14 +441,14 @@ class RowFilter:
 def output_format_for(
     output: str | Path, output_format: str | None = None, *, folder_default: str | None = None
 ) -> str:
-    """``csv``, ``tsv``, ``jsonl`` or ``parquet``: ``output_format`` if given, else from the
-    extension (``-`` is CSV). The one output-format rule of every engine: with
+    """``csv``, ``tsv``, ``jsonl``, ``parquet`` or ``xlsx``: ``output_format`` if given, else from
+    the extension (``-`` is CSV). The one output-format rule of every engine: with
     ``folder_default`` (the Ray engine's folder of part files), a name without a known
     extension is that format instead of an error.
 
     Raises:
-        OutputPathError: an unknown format, or an extension that names none (``.xlsx``,
-            ``.txt``, none at all) without ``output_format``.
+        OutputPathError: an unknown format, or an extension that names none (``.txt``, none
+            at all) without ``output_format``.
 
     Example:
         >>> output_format_for("labels.parquet"), output_format_for("-"), output_format_for("x.tsv")
@@ -447,6 +514,43 @@ def _json_value(value: Any) -> Any:
     return round(value, 4) if isinstance(value, float) else value
 
 
+def _json_default(value: Any) -> Any:
+    """JSON for what :mod:`json` cannot write: dates in ISO 8601, bytes as UTF-8, else text."""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return str(value)
+
+
+def cell_text(value: Any) -> str:
+    """An input cell as CSV writes it: text as it is, None empty, booleans ``true``/``false``,
+    numbers, lists and objects as JSON writes them, dates in ISO 8601.
+
+    Example:
+        >>> [cell_text(v) for v in ("007", None, 3, 2.5, True, {"k": [1]})]
+        ['007', '', '3', '2.5', 'true', '{"k": [1]}']
+    """
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (dict, list, tuple)):
+        return json.dumps(value, ensure_ascii=False, default=_json_default)
+    return str(_json_default(value))
+
+
+def _json_cell(value: Any) -> Any:
+    """An input cell in JSON lines: as it is, but NaN and infinities (not JSON) are null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
 def unique_names(names: Sequence[str]) -> list[str]:
     """Column names made unique for JSON keys and parquet fields: a repeated ``x`` becomes
     ``x.1``, ``x.2``... (pandas' convention).
@@ -468,62 +572,120 @@ def unique_names(names: Sequence[str]) -> list[str]:
     return out
 
 
+def arrow_schema(
+    header: Sequence[str], types: Sequence[str], arrow_types: Sequence[Any] | None = None
+) -> Any:
+    """The parquet schema of an output: ``string``, ``float``, ``list`` (of strings) per
+    column type; an input column (``value``) keeps its ``arrow_types`` entry, else is text."""
+    import pyarrow as pa
+
+    arrow = {
+        "string": pa.string(),
+        "float": pa.float64(),
+        "list": pa.list_(pa.string()),
+        "value": pa.string(),
+    }
+    given = list(arrow_types) if arrow_types is not None else [None] * len(header)
+    fields = []
+    for key, kind, exact in zip(unique_names(header), types, given, strict=True):
+        fields.append((key, exact if exact is not None and kind == "value" else arrow[kind]))
+    return pa.schema(fields)
+
+
 class RowWriter:
-    """Appends rows to a binary stream as CSV, TSV, JSON lines or parquet.
+    r"""Appends rows to a binary stream as CSV, TSV, JSON lines, parquet or Excel.
 
     Args:
         f: the stream.
         fmt: one of :data:`FORMATS`.
         header: the column names.
         types: per column ``"string"`` (default), ``"float"`` (4 decimals in CSV; a float in
-            JSON lines and parquet) or ``"list"`` (a list of strings: a JSON
-            list in a CSV cell, a list in JSON lines and parquet).
+            JSON lines, parquet and Excel), ``"list"`` (a list of strings: a JSON list in a CSV
+            or Excel cell, a list in JSON lines and parquet) or ``"value"`` (an input cell,
+            written back as it is: :func:`cell_text` in CSV, the value in JSON lines and
+            Excel, its ``arrow_types`` entry in parquet, else text).
+        arrow_types: per column, a pyarrow type for a ``value`` column in parquet, or None.
+        bom: start CSV and TSV with a UTF-8 byte-order mark (``utf-8-sig``, for Excel).
+
+    Excel output (the ``excel`` extra) is one sheet written by openpyxl's write-only mode
+    and saved to ``f`` on :meth:`close`; Excel's own limits apply: :attr:`notes` counts the
+    cells cut at 32,767 characters and the control characters removed.
+
+    Example:
+        >>> buf = io.BytesIO()
+        >>> w = RowWriter(buf, "csv", ["id", "confidence"], ["value", "float"], bom=True)
+        >>> w.write_header(); w.write([[7, 0.81234]]); w.close()
+        >>> buf.getvalue()
+        b'\xef\xbb\xbfid,confidence\n7,0.8123\n'
     """
 
     def __init__(
-        self, f: IO[bytes], fmt: str, header: list[str], types: Sequence[str] | None = None
+        self,
+        f: IO[bytes],
+        fmt: str,
+        header: list[str],
+        types: Sequence[str] | None = None,
+        *,
+        arrow_types: Sequence[Any] | None = None,
+        bom: bool = False,
     ) -> None:
         if fmt not in FORMATS:
             raise OutputPathError(f"unknown output format {fmt!r}: use {', '.join(FORMATS)}")
-        self.f, self.fmt, self.header = f, fmt, header
+        self.f, self.fmt, self.header, self.bom = f, fmt, header, bom
         self.types = list(types) if types is not None else ["string"] * len(header)
+        self.arrow_types = arrow_types
         self.keys = unique_names(header)
         self._pq: Any = None
+        self._xlsx: _ExcelSheet | None = None
         self._buffer: list[list[Any]] = []
         self._buffer_bytes = 0
 
     def write_header(self) -> None:
-        """Start the output: the header row (CSV, TSV) or the parquet schema."""
+        """Start the output: the BOM and header row (CSV, TSV), the parquet schema, the sheet."""
         if self.fmt in ("csv", "tsv"):
+            if self.bom:
+                self.f.write(codecs.BOM_UTF8)
             self._write_csv([self.header])
         elif self.fmt == "parquet":
-            import pyarrow as pa
             import pyarrow.parquet as pq
 
-            arrow = {"string": pa.string(), "float": pa.float64(), "list": pa.list_(pa.string())}
-            schema = pa.schema([(k, arrow[t]) for k, t in zip(self.keys, self.types, strict=True)])
+            schema = arrow_schema(self.header, self.types, self.arrow_types)
             self._pq = pq.ParquetWriter(self.f, schema)
+        elif self.fmt == "xlsx":
+            self._xlsx = _ExcelSheet(self.header)
 
     def write(self, rows: list[list[Any]]) -> None:
-        """Append rows (cells: str, float, list of str or None)."""
+        """Append rows (cells: str, float, list of str, None; input cells any value)."""
         if self.fmt in ("csv", "tsv"):
-            self._write_csv([[_text(v) for v in row] for row in rows])
+            texts = [cell_text if t == "value" else _text for t in self.types]
+            self._write_csv([[to(v) for to, v in zip(texts, row)] for row in rows])
         elif self.fmt == "jsonl":
+            values = [_json_cell if t == "value" else _json_value for t in self.types]
             lines = []
             for row in rows:
-                obj = {k: _json_value(v) for k, v in zip(self.keys, row, strict=True)}
-                lines.append(json.dumps(obj, ensure_ascii=False) + "\n")
+                obj = {k: to(v) for k, to, v in zip(self.keys, values, row, strict=True)}
+                lines.append(json.dumps(obj, ensure_ascii=False, default=_json_default) + "\n")
             self.f.write("".join(lines).encode("utf-8"))
+        elif self.fmt == "xlsx":
+            assert self._xlsx is not None, "write_header() first"
+            self._xlsx.write(rows, self.types)
         else:
-            for row in rows:
-                cells = [_json_value(v) for v in row]  # like JSON lines: None is null
-                self._buffer.append(cells)
-                self._buffer_bytes += sum(len(c) for c in cells if isinstance(c, str))
-            if (
-                len(self._buffer) >= _PARQUET_GROUP_ROWS
-                or self._buffer_bytes >= _PARQUET_GROUP_BYTES
-            ):
-                self._flush_parquet()
+            self._buffer_parquet(rows)
+
+    def _buffer_parquet(self, rows: list[list[Any]]) -> None:
+        text = [
+            t == "value" and (self.arrow_types is None or self.arrow_types[i] is None)
+            for i, t in enumerate(self.types)
+        ]
+        for row in rows:  # like JSON lines: None is null
+            cells = [
+                (None if v is None else cell_text(v)) if as_text else _json_value(v)
+                for as_text, v in zip(text, row)
+            ]
+            self._buffer.append(cells)
+            self._buffer_bytes += sum(len(c) for c in cells if isinstance(c, str))
+        if len(self._buffer) >= _PARQUET_GROUP_ROWS or self._buffer_bytes >= _PARQUET_GROUP_BYTES:
+            self._flush_parquet()
 
     def _write_csv(self, rows: list[list[str]]) -> None:
         buf = io.StringIO()
@@ -542,17 +704,201 @@ class RowWriter:
             self._pq.write_table(pa.Table.from_arrays(columns, schema=self._pq.schema))
             self._buffer, self._buffer_bytes = [], 0
 
+    @property
+    def notes(self) -> list[str]:
+        """What the format changed (Excel: cells cut to its limit, control characters)."""
+        return self._xlsx.notes() if self._xlsx is not None else []
+
     def close(self) -> None:
-        """Finish the output (parquet: the last row group and the footer)."""
+        """Finish the output (parquet: the last row group and the footer; Excel: the file)."""
         if self._pq is not None:
             self._flush_parquet()
             self._pq.close()
+        if self._xlsx is not None:
+            self._xlsx.save(self.f)
 
     def abort(self) -> None:
-        """Close a parquet writer before its file is closed (the partial file is not used)."""
+        """Close a parquet writer or Excel sheet before the file is closed (the partial file
+        is not used)."""
         if self._pq is not None:
             with contextlib.suppress(Exception):
                 self._pq.close()
+        if self._xlsx is not None:
+            self._xlsx.abort()
+
+
+EXCEL_CELL_CHARS = 32_767
+EXCEL_ROWS = 1_048_576
+_EXCEL_ILLEGAL = re.compile(r"[\000-\010\013\014\016-\037]")
+
+
+class _ExcelSheet:
+    """One write-only openpyxl sheet: rows go to openpyxl's temp file as they come."""
+
+    def __init__(self, header: list[str]) -> None:
+        from openpyxl import Workbook
+
+        self.book = Workbook(write_only=True)
+        self.sheet = self.book.create_sheet("labelled")
+        self.rows, self.cut, self.removed = 0, 0, 0
+        self.sheet.append([self._cell(h) for h in header])
+
+    def write(self, rows: list[list[Any]], types: Sequence[str]) -> None:
+        if self.rows + len(rows) >= EXCEL_ROWS:
+            raise OutputPathError(
+                f"Excel holds at most {EXCEL_ROWS - 1:,} rows below its header: write .csv or "
+                ".parquet for this input"
+            )
+        for row in rows:
+            self.sheet.append([self._cell(self._value(v, t)) for v, t in zip(row, types)])
+        self.rows += len(rows)
+
+    @staticmethod
+    def _value(value: Any, kind: str) -> Any:
+        if kind == "float":
+            return _json_value(value)
+        if isinstance(value, (str, bool)) or value is None:
+            return value
+        if isinstance(value, int):  # Excel keeps 15 digits: a long id stays exact as text
+            return value if abs(value) < 10**15 else str(value)
+        if isinstance(value, float):
+            return value if math.isfinite(value) else repr(value)
+        if getattr(value, "tzinfo", None) is not None:  # Excel has no time zones
+            return value.isoformat()
+        if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
+            return value
+        return cell_text(value)
+
+    def _cell(self, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        if _EXCEL_ILLEGAL.search(value):
+            value, n = _EXCEL_ILLEGAL.subn("", value)
+            self.removed += n
+        if len(value) > EXCEL_CELL_CHARS:
+            value, self.cut = value[:EXCEL_CELL_CHARS], self.cut + 1
+        if value.startswith("="):  # text, never a formula
+            from openpyxl.cell import WriteOnlyCell
+
+            cell = WriteOnlyCell(self.sheet, value=value)
+            cell.data_type = "s"
+            return cell
+        return value
+
+    def notes(self) -> list[str]:
+        out = []
+        if self.cut:
+            out.append(
+                f"{self.cut:,} cells were longer than Excel's {EXCEL_CELL_CHARS:,} characters "
+                "and were cut in the .xlsx output; write .csv or .parquet to keep them whole"
+            )
+        if self.removed:
+            out.append(f"{self.removed:,} control characters that Excel cannot hold were removed")
+        return out
+
+    def save(self, f: IO[bytes]) -> None:
+        self.book.save(f)
+
+    def abort(self) -> None:
+        """Close the sheet and remove openpyxl's temp file of its rows."""
+        with contextlib.suppress(Exception):
+            self.sheet.close()
+            self.sheet._writer.cleanup()
+
+
+_PART = re.compile(r"part-(\d{5,})\.parquet")
+
+
+class ParquetParts:
+    """Parquet output that can resume: a folder of numbered part files, one per
+    :meth:`write`, joined into one file by :meth:`join`.
+
+    A part is written to a temp name, fsynced and renamed, so it is whole or absent; a
+    checkpoint records :attr:`parts`, and a resumed run keeps that many (:meth:`open`) and goes
+    on. :meth:`join` streams the parts, in order, into one file with row groups of up to 4,096
+    rows (or 32 MB), so an interrupted and resumed run ends byte-identical to an uninterrupted one.
+
+    Example:
+        >>> import tempfile
+        >>> folder = Path(tempfile.mkdtemp()) / "out.parquet.partial"
+        >>> parts = ParquetParts(folder, ["id", "confidence"], ["value", "float"])
+        >>> parts.open(0); parts.write([["a", 0.5]]); parts.write([["b", 0.25]])
+        >>> parts.join(folder.parent / "out.parquet")
+        2
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        header: list[str],
+        types: Sequence[str],
+        arrow_types: Sequence[Any] | None = None,
+    ) -> None:
+        self.folder, self.header, self.types = folder, header, list(types)
+        self.arrow_types = arrow_types
+        self.parts = 0
+
+    def open(self, parts: int) -> None:
+        """Start at ``parts`` parts done: later parts and temp files are removed.
+
+        Raises:
+            FileNotFoundError: one of the first ``parts`` parts is missing.
+        """
+        self.folder.mkdir(exist_ok=True)
+        for path in self.folder.iterdir():
+            match = _PART.fullmatch(path.name)
+            if match is None or int(match.group(1)) >= parts:
+                path.unlink()
+        missing = [self._path(i).name for i in range(parts) if not self._path(i).exists()]
+        if missing:
+            raise FileNotFoundError(f"{self.folder} lacks {', '.join(missing[:3])}")
+        self.parts = parts
+
+    def _path(self, i: int) -> Path:
+        return self.folder / f"part-{i:05d}.parquet"
+
+    def write(self, rows: list[list[Any]]) -> None:
+        """Write ``rows`` as the next part (nothing for no rows)."""
+        if not rows:
+            return
+        path = self._path(self.parts)
+        tmp = path.with_name(path.name + ".tmp")
+        with open(tmp, "wb") as f:
+            writer = RowWriter(f, "parquet", self.header, self.types, arrow_types=self.arrow_types)
+            writer.write_header()
+            writer.write(rows)
+            writer.close()
+            fsync(f)
+        os.replace(tmp, path)
+        self.parts += 1
+
+    def join(self, dest: Path) -> int:
+        """Write the parts, in order, as one parquet file at ``dest``; returns its rows."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        schema = arrow_schema(self.header, self.types, self.arrow_types)
+        rows = 0
+        with open(dest, "wb") as f:
+            with pq.ParquetWriter(f, schema) as out:
+                pending: list[Any] = []
+                for i in range(self.parts):
+                    pending.append(pq.read_table(self._path(i), schema=schema))
+                    size = sum(t.num_rows for t in pending)
+                    if size >= _PARQUET_GROUP_ROWS or sum(t.nbytes for t in pending) >= (
+                        _PARQUET_GROUP_BYTES
+                    ):
+                        table = pa.concat_tables(pending)
+                        cut = min(size, _PARQUET_GROUP_ROWS)
+                        out.write_table(table.slice(0, cut), row_group_size=cut)
+                        rows += cut
+                        pending = [table.slice(cut)] if cut < size else []
+                if pending:
+                    table = pa.concat_tables(pending)
+                    out.write_table(table, row_group_size=max(table.num_rows, 1))
+                    rows += table.num_rows
+            fsync(f)
+        return rows
 
 
 def count_output_rows(path: Path, fmt: str) -> int:
@@ -561,15 +907,20 @@ def count_output_rows(path: Path, fmt: str) -> int:
         import pyarrow.parquet as pq
 
         return int(pq.ParquetFile(path).metadata.num_rows)
-    old = csv.field_size_limit(FIELD_LIMIT)
-    try:
-        with open(path, encoding="utf-8", newline="") as f:
-            if fmt == "jsonl":
-                return sum(1 for _ in f)
-            delimiter = "\t" if fmt == "tsv" else ","
-            return sum(1 for _ in csv.reader(f, delimiter=delimiter)) - 1
-    finally:
-        csv.field_size_limit(old)
+    if fmt == "xlsx":
+        from openpyxl import load_workbook
+
+        with open(path, "rb") as f:  # a file object: openpyxl refuses the name OUTPUT.partial
+            book = load_workbook(f, read_only=True)
+            try:
+                return sum(1 for _ in book.worksheets[0].iter_rows(values_only=True)) - 1
+            finally:
+                book.close()
+    with large_fields(), open(path, encoding="utf-8", newline="") as f:
+        if fmt == "jsonl":
+            return sum(1 for _ in f)
+        delimiter = "\t" if fmt == "tsv" else ","
+        return sum(1 for _ in csv.reader(f, delimiter=delimiter)) - 1
 
 
 # -- checkpoints -------------------------------------------------------------------------------

@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._extras import require_extra
 from .errors import UserError
 from .labelling.options import SCORE_PREFIX
 from .modeling.held_out import HELD_OUT_NAME, HeldOut
@@ -419,8 +420,9 @@ def read_scores(
     """The score columns, ``error`` (where present) and ``columns`` of a labelled feed.
 
     Reads only those columns, never the text: CSV and TSV with pandas (every cell as text, the
-    scores then as numbers), JSON lines in chunks, Parquet with pyarrow; the format follows the
-    extension (``.csv``, ``.tsv``, ``.jsonl``/``.ndjson``, ``.parquet``/``.pq``).
+    scores then as numbers), JSON lines in chunks, Parquet with pyarrow, Excel with pandas (the
+    ``excel`` extra); the format follows the extension (``.csv``, ``.tsv``, ``.jsonl``/``.ndjson``,
+    ``.parquet``/``.pq``, ``.xlsx``).
 
     Raises:
         SharesInputError: an unknown extension, a column of ``columns`` that is not there, or
@@ -473,6 +475,10 @@ def read_scores(
         frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[])
         if keep is None:
             raise SharesInputError(f"{path} holds no rows")
+    elif fmt == "xlsx":
+        require_extra("openpyxl")
+        keep = pick([str(c) for c in pd.read_excel(path, nrows=0).columns])
+        frame = pd.read_excel(path, usecols=keep, dtype=object)[keep]
     else:
         sep = "\t" if fmt == "tsv" else ","
         header = pd.read_csv(path, sep=sep, nrows=0, encoding_errors="replace").columns

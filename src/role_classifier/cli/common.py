@@ -41,6 +41,7 @@ class OutputFormat(str, enum.Enum):
     tsv = "tsv"
     jsonl = "jsonl"
     parquet = "parquet"
+    xlsx = "xlsx"
 
 
 class ShareMethod(str, enum.Enum):

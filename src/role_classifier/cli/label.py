@@ -31,14 +31,20 @@ from .render import print_label_summary, rows_progress
 @app.command("label-csv")
 def label_csv_cli(
     input_file: Annotated[
-        str, typer.Argument(metavar="INPUT", help="A CSV with a header row; '-' reads stdin.")
+        str,
+        typer.Argument(
+            metavar="INPUT",
+            help="A CSV (TSV) with a header row, .jsonl (.ndjson), .parquet or .xlsx, by "
+            "extension; .csv.gz and .jsonl.gz are read compressed; '-' reads a CSV on stdin.",
+        ),
     ],
     output_file: Annotated[
         str,
         typer.Argument(
             metavar="OUTPUT",
-            help="A new file: .csv, .tsv, .jsonl (.ndjson) or .parquet (.pq), by extension "
-            "(other extensions need --format); '-' writes to stdout. Its folder must exist.",
+            help="A new file: .csv, .tsv, .jsonl (.ndjson), .parquet (.pq) or .xlsx, by "
+            "extension (other extensions need --format); '-' writes to stdout. Its folder must "
+            "exist.",
         ),
     ],
     text_column: Annotated[
@@ -80,6 +86,14 @@ def label_csv_cli(
         ),
     ] = None,
     delimiter: DelimiterOpt = None,
+    bom: Annotated[
+        bool,
+        typer.Option(
+            "--bom",
+            help="Start CSV output with a UTF-8 byte-order mark (utf-8-sig), so Excel opens "
+            "its accents right.",
+        ),
+    ] = False,
     row_filter: Annotated[
         list[str] | None,
         typer.Option(
@@ -144,7 +158,8 @@ def label_csv_cli(
     ] = None,
     quiet: QuietOpt = False,
 ) -> None:
-    """Label every row of a CSV with its predicted role, streaming, resumable.
+    """Label every row of a CSV (or JSON lines, Parquet, Excel) file with its predicted role,
+    streaming, resumable.
 
     Each row is written back untouched plus predicted_role, confidence, runner_up(s) and error.
 
@@ -160,6 +175,10 @@ def label_csv_cli(
 
         role-classifier label-csv jobs.csv labelled.parquet --text-column description --top-k 3
 
+        role-classifier label-csv jobs.jsonl.gz labelled.xlsx --text-column description
+
+        role-classifier label-csv jobs.parquet labelled.csv --text-column description --bom
+
         role-classifier label-csv jobs.csv labelled.csv --text-column description --resume
 
         role-classifier label-csv jobs.csv labelled.csv --text-column description
@@ -171,7 +190,7 @@ def label_csv_cli(
         --text-column description --engine ray --ray-address auto
     """
     from ..data import parse_filters
-    from ..labelling import LabelOptions, check_paths, label_csv
+    from ..labelling import LabelOptions, can_resume, check_paths, label_csv
 
     options = LabelOptions(
         text_column,
@@ -184,9 +203,15 @@ def label_csv_cli(
         output_format=output_format.value if output_format is not None else None,
         delimiter=delimiter,
         filters=parse_filters(row_filter),
+        bom=bom,
     )
     if engine is Engine.ray:
-        local_only = {"--resume": resume, "--overwrite": overwrite, "--filter": bool(row_filter)}
+        local_only = {
+            "--resume": resume,
+            "--overwrite": overwrite,
+            "--filter": bool(row_filter),
+            "--bom": bom,
+        }
         given = [name for name, on in local_only.items() if on]
         _label_with_ray(
             input_file,
@@ -206,7 +231,7 @@ def label_csv_cli(
         raise fail("--ray-address and --concurrency need --engine ray")
     fmt = check_paths(input_file, output_file, options, resume=resume, overwrite=overwrite)
     check_model_name(model)  # cheap; the model itself loads once the input is checked
-    resumable = "-" not in (input_file, output_file) and fmt != "parquet"
+    resumable = can_resume(input_file, output_file, fmt)
     hint = " (rerun the same command with --resume to continue)" if resumable else ""
     bar = rows_progress(err.is_terminal and not quiet)
     with bar as progress, interrupted(hint), quiet_libraries(quiet):

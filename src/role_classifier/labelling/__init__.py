@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from .checkpoint import check_paths
+from .checkpoint import can_resume, check_paths
 from .errors import (
     ColumnClashError,
     InputFormatError,
@@ -37,6 +37,7 @@ __all__ = [
     "ProgressCallback",
     "ResumeError",
     "RowCountError",
+    "can_resume",
     "check_paths",
     "count_records",
     "label_csv",

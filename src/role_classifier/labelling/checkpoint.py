@@ -4,7 +4,11 @@ File outputs are written to ``OUTPUT.partial``; after each chunk is flushed and 
 ``OUTPUT.partial.json`` records the rows done, the tally so far and the byte length of the
 partial output. A rerun with ``resume=True`` truncates the partial output to that length, skips
 that many input records and goes on, so the finished file is byte-identical to an
-uninterrupted run. :func:`check_paths` refuses every mistake before any work is done.
+uninterrupted run. Parquet cannot be appended to, so there ``OUTPUT.partial`` is a folder of
+part files, one per chunk (:class:`.csvio.ParquetParts`): the checkpoint records how many, a
+resumed run drops any later one, and :meth:`Checkpoint.finish` joins them into OUTPUT. Excel
+output is written at the end and cannot resume (a resumed run starts over, with a note).
+:func:`check_paths` refuses every mistake before any work is done.
 """
 
 from __future__ import annotations
@@ -14,8 +18,10 @@ import dataclasses
 import hashlib
 import json
 import os
+import shutil
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -23,13 +29,21 @@ from typing import IO, Any
 
 import numpy as np
 
-from .. import csvio
+from .. import csvio, readers
+from .._extras import require_extra
 from ..modeling.model import RoleClassifier
 from .errors import InputFormatError, OutputError, OutputIsInputError, ResumeError, RowCountError
-from .options import LabelOptions, column_types
+from .options import LabelOptions
 from .rows import Row
 
-__all__ = ["Checkpoint", "Tally", "check_paths", "leftover_paths", "model_fingerprint"]
+__all__ = [
+    "Checkpoint",
+    "Tally",
+    "can_resume",
+    "check_paths",
+    "leftover_paths",
+    "model_fingerprint",
+]
 
 STATE_VERSION = 2
 PARTIAL_SUFFIX = ".partial"
@@ -47,18 +61,21 @@ def check_paths(
     """Check INPUT, OUTPUT and the resume options before any work; returns the output format.
 
     Raises:
-        InputFormatError: INPUT is not a file.
+        InputFormatError: INPUT is not a file, or its suffix names a format that cannot be read
+            (``.xls``, ``.zip``).
         OutputIsInputError: OUTPUT is INPUT.
         OutputError: OUTPUT is a directory, its folder does not exist, or its extension names
-            no format (without ``output_format``); parquet to standard output.
+            no format (without ``output_format``); parquet or Excel to standard output;
+            ``bom`` with an output that is not CSV or TSV.
+        MissingExtraError: Excel input or output without openpyxl.
         ResumeError: a partial run is left over and neither ``resume`` nor ``overwrite`` is
             given; ``resume`` with nothing to resume, with standard input or output, or
             together with ``overwrite``.
 
     Example:
-        >>> check_paths("jobs.csv", "labelled.xlsx", LabelOptions("text"))  # doctest: +SKIP
+        >>> check_paths("jobs.csv", "labelled.txt", LabelOptions("text"))  # doctest: +SKIP
         Traceback (most recent call last):
-        OutputError: OUTPUT labelled.xlsx has extension '.xlsx': name it with one of .csv, ...
+        OutputError: OUTPUT labelled.txt has extension '.txt': name it with one of .csv, ...
     """
     in_path = None if str(input) == "-" else Path(input)
     out_path = None if str(output) == "-" else Path(output)
@@ -68,28 +85,56 @@ def check_paths(
         fmt = csvio.output_format_for(output, options.output_format)
     except csvio.OutputPathError as exc:
         raise OutputError(str(exc)) from None
+    if options.bom and fmt not in ("csv", "tsv"):
+        raise OutputError(f"--bom is for CSV and TSV output; {fmt} output has no BOM")
     if resume and overwrite:
         raise ResumeError(
             "--resume continues an interrupted run and --overwrite discards it: pass only one"
         )
-    if out_path is None and fmt == "parquet":
-        raise OutputError("parquet cannot be written to standard output: give a file name")
+    if out_path is None and fmt in ("parquet", "xlsx"):
+        raise OutputError(f"{fmt} cannot be written to standard output: give a file name")
     if out_path is None and resume:
         raise ResumeError("--resume needs an output file: standard output cannot be resumed")
     if in_path is not None:
-        if not in_path.is_file():
-            what = "a directory" if in_path.is_dir() else "no such file"
-            raise InputFormatError(f"INPUT {in_path}: {what}; give a CSV file, or '-' for stdin")
-        if out_path is not None and _same_file(in_path, out_path):
-            raise OutputIsInputError(
-                f"OUTPUT is the input file {in_path}: write to a new file (the input is never "
-                "overwritten)"
-            )
+        _check_input(in_path, out_path)
     elif resume:
         raise ResumeError("--resume needs INPUT to be a file: standard input cannot be re-read")
+    if fmt == "xlsx":
+        require_extra("openpyxl")
     if out_path is not None:
         _check_leftovers(out_path, in_path, resume, overwrite)
     return fmt
+
+
+def _check_input(in_path: Path, out_path: Path | None) -> None:
+    if not in_path.is_file():
+        what = "a directory" if in_path.is_dir() else "no such file"
+        raise InputFormatError(
+            f"INPUT {in_path}: {what}; give a CSV, TSV, JSON lines, Parquet or Excel file "
+            "(.gz for compressed CSV or JSON lines), or '-' for a CSV on stdin"
+        )
+    try:
+        fmt, _ = readers.input_format(in_path)
+    except csvio.CsvInputError as exc:
+        raise InputFormatError(str(exc)) from None
+    if fmt == "xlsx":
+        require_extra("openpyxl")
+    if out_path is not None and _same_file(in_path, out_path):
+        raise OutputIsInputError(
+            f"OUTPUT is the input file {in_path}: write to a new file (the input is never "
+            "overwritten)"
+        )
+
+
+def can_resume(input: str | Path, output: str | Path, fmt: str) -> bool:
+    """Whether an interrupted run from INPUT to OUTPUT in ``fmt`` can be resumed: both are
+    files and the output is not Excel.
+
+    Example:
+        >>> can_resume("jobs.csv", "out.parquet", "parquet"), can_resume("-", "o.csv", "csv")
+        (True, False)
+    """
+    return "-" not in (str(input), str(output)) and fmt != "xlsx"
 
 
 def _check_leftovers(out_path: Path, in_path: Path | None, resume: bool, overwrite: bool) -> None:
@@ -207,15 +252,16 @@ class Checkpoint:
 
     :meth:`open` resumes or starts over; :meth:`writer` opens the output at the resume point;
     :meth:`commit` makes a written chunk durable; :meth:`finish` checks the row count and
-    renames the partial file to OUTPUT.
+    renames the partial file to OUTPUT (parquet: joins the part files into OUTPUT).
     """
 
     def __init__(self, out_path: Path | None, fmt: str, state: dict[str, Any]) -> None:
         self.out_path, self.fmt, self.state = out_path, fmt, state
         self.partial, self.state_path = leftover_paths(out_path) if out_path else (None, None)
-        self.tally, self.offset, self.notes = Tally(), 0, []
+        self.tally, self.offset, self.parts, self.notes = Tally(), 0, 0, []
         self.resumed_from = 0
         self._file: IO[bytes] | None = None
+        self._parts: csvio.ParquetParts | None = None
 
     @classmethod
     def open(
@@ -229,7 +275,7 @@ class Checkpoint:
         """The checkpoint of this run: resumed from a saved one when ``resume``, else fresh
         (a leftover partial output is then removed). ``identity`` is what a resumed run must
         share with the interrupted one (options, model, delimiter)."""
-        resumable = out_path is not None and in_path is not None and fmt != "parquet"
+        resumable = out_path is not None and in_path is not None and fmt != "xlsx"
         state = (
             {"version": STATE_VERSION, "input": csvio.input_identity(in_path), "options": identity}
             if resumable
@@ -240,15 +286,18 @@ class Checkpoint:
             return cp
         leftovers = [p for p in (cp.partial, cp.state_path) if p.exists()]
         if leftovers and resume:
-            if fmt == "parquet":
-                cp.notes.append("parquet output cannot be resumed: restarted from the first row")
+            if fmt == "xlsx":
+                cp.notes.append(
+                    "xlsx output cannot be resumed: restarted from the first row (write .csv "
+                    "or .parquet for a run that can resume)"
+                )
             elif not cp.state_path.exists() or not cp.partial.exists():
                 cp.notes.append("no complete checkpoint was saved: restarted from the first row")
             else:
                 cp._resume()
         if cp.tally.rows_done == 0:  # a fresh start (overwrite, or a resume that cannot go on)
             for p in leftovers:
-                p.unlink()
+                _remove(p)
         return cp
 
     def _resume(self) -> None:
@@ -260,18 +309,52 @@ class Checkpoint:
                 f"{self.state_path} is unreadable ({exc}); rerun with --overwrite to start over"
             ) from exc
         _check_resume(saved, self.state, self.state_path)
-        self.offset = int(saved["offset"])
-        if self.partial.stat().st_size < self.offset:
-            raise ResumeError(
-                f"{self.partial} is shorter than its checkpoint says ({self.offset} bytes): it "
-                "was changed by hand; rerun with --overwrite to start over"
-            )
+        changed = "it was changed by hand; rerun with --overwrite to start over"
+        if self.fmt == "parquet":
+            if "parts" not in saved or not self.partial.is_dir():
+                raise ResumeError(
+                    f"{self.partial} is not the folder of parts its checkpoint says: {changed}"
+                )
+            self.parts = int(saved["parts"])
+        else:
+            self.offset = int(saved["offset"])
+            if not self.partial.is_file() or self.partial.stat().st_size < self.offset:
+                raise ResumeError(
+                    f"{self.partial} is shorter than its checkpoint says ({self.offset} bytes): "
+                    + changed
+                )
         self.tally = Tally.from_state(saved)
         self.resumed_from = self.tally.rows_done
 
     @contextlib.contextmanager
-    def writer(self, columns: list[str]):  # noqa: ANN201 - a context manager of a RowWriter
-        """The output's writer, at the resume point; the header is written on a fresh start."""
+    def writer(
+        self,
+        columns: list[str],
+        types: list[str],
+        arrow_types: list[Any] | None = None,
+        *,
+        bom: bool = False,
+    ) -> Iterator[csvio.RowWriter | csvio.ParquetParts]:
+        """The output's writer, at the resume point; the header is written on a fresh start.
+
+        Args:
+            columns: the output header.
+            types: per column, as :class:`.csvio.RowWriter` takes them (``value`` for input
+                columns).
+            arrow_types: per column, a pyarrow type to keep in parquet output, or None.
+            bom: start a CSV or TSV output with a UTF-8 BOM (only on a fresh start).
+        """
+        if self.fmt == "parquet" and self.partial is not None:
+            self._parts = csvio.ParquetParts(self.partial, columns, types, arrow_types)
+            try:
+                self._parts.open(self.parts if self.tally.rows_done else 0)
+            except FileNotFoundError as exc:
+                raise ResumeError(
+                    f"{exc}: it was changed by hand; rerun with --overwrite to start over"
+                ) from None
+            self.commit()
+            yield self._parts
+            return
         with contextlib.ExitStack() as stack:
             if self.partial is None:
                 sys.stdout.flush()
@@ -282,7 +365,9 @@ class Checkpoint:
                 self._file.seek(self.offset)
             else:
                 self._file = stack.enter_context(open(self.partial, "wb"))
-            writer = csvio.RowWriter(self._file, self.fmt, columns, column_types(columns))
+            writer = csvio.RowWriter(
+                self._file, self.fmt, columns, types, arrow_types=arrow_types, bom=bom
+            )
             if not self.tally.rows_done:
                 writer.write_header()
             self.commit()
@@ -292,36 +377,56 @@ class Checkpoint:
                 writer.abort()
                 raise
             writer.close()
+            self.notes += writer.notes
             if self.partial is not None:
                 csvio.fsync(self._file)
 
     def commit(self) -> None:
         """Make what was written durable and record the tally (a no-op for standard output)."""
-        assert self._file is not None
-        if self.partial is None:
-            self._file.flush()
-            return
-        csvio.fsync(self._file)
+        if self._parts is None:
+            assert self._file is not None
+            if self.partial is None:
+                self._file.flush()
+                return
+            csvio.fsync(self._file)
         if self.state:
-            self.state.update(offset=self._file.tell(), **self.tally.to_state())
+            where = (
+                {"parts": self._parts.parts}
+                if self._parts is not None
+                else {"offset": self._file.tell()}  # type: ignore[union-attr]
+            )
+            self.state.update(**where, **self.tally.to_state())
             csvio.save_checkpoint(self.state_path, self.state)  # type: ignore[arg-type]
 
     def finish(self) -> int:
-        """Check the finished output holds one row per kept record, rename it to OUTPUT and
-        drop the checkpoint; returns the rows written."""
+        """Check the finished output holds one row per kept record, rename it to OUTPUT (join
+        the parquet parts into it) and drop the checkpoint; returns the rows written."""
         expected = self.tally.rows_done - self.tally.filtered_out
         if self.partial is None or self.out_path is None:
             return expected
-        written = csvio.count_output_rows(self.partial, self.fmt)
+        done = self.partial
+        if self._parts is not None:
+            done = self.partial / "joined.parquet"
+            self._parts.join(done)
+        written = csvio.count_output_rows(done, self.fmt)
         if written != expected:
             raise RowCountError(
-                f"read {expected} rows but {self.partial} holds {written}; it was kept for "
-                "inspection"
+                f"read {expected} rows but {done} holds {written}; it was kept for inspection"
             )
-        os.replace(self.partial, self.out_path)
+        os.replace(done, self.out_path)
+        if self._parts is not None:
+            shutil.rmtree(self.partial)
         if self.state_path is not None and self.state_path.exists():
             self.state_path.unlink()
         return written
+
+
+def _remove(path: Path) -> None:
+    """Remove a leftover partial output: a file, or a folder of parquet parts."""
+    if path.is_dir():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
 
 
 def _check_resume(state: dict[str, Any], expected: dict[str, Any], state_path: Path) -> None:

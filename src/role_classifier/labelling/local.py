@@ -1,11 +1,13 @@
-"""Label a CSV of job postings in this process: streaming, resumable, never dropping a row.
+"""Label a file of job postings in this process: streaming, resumable, never dropping a row.
 
 :func:`label_csv` reads the input in chunks of ``batch_size`` records, classifies each chunk's
 valid rows in one batched pass and appends the chunk to the output, so memory stays flat however
-long the file is. Reading is :mod:`role_classifier.csvio`'s (the same as ``train`` and
-``evaluate``); every input record that passes the filters becomes one output row, in input
-order, with all its cells; bad rows get an ``error``; mistakes are found before the model loads
-(:func:`.checkpoint.check_paths`); the output resumes from its last checkpoint.
+long the file is. Reading is :func:`role_classifier.readers.open_input`'s: CSV as
+:mod:`role_classifier.csvio` reads it (the same as ``train`` and ``evaluate``), JSON lines,
+Parquet, Excel and gzip into the same records. Every input record that passes the filters
+becomes one output row, in input order, with all its cells; bad rows get an ``error``; mistakes
+are found before the model loads (:func:`.checkpoint.check_paths`); the output resumes from its
+last checkpoint.
 """
 
 from __future__ import annotations
@@ -15,12 +17,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .. import csvio
+from .. import csvio, readers
 from ..modeling.model import RoleClassifier
 from ..threads import thread_limits
 from .checkpoint import Checkpoint, check_paths, model_fingerprint
 from .errors import InputFormatError, ResumeError
-from .options import LabelOptions, check_header
+from .options import LabelOptions, check_header, column_types
 from .rows import Labeller, chunks
 from .summary import LabelSummary, min_confidence_note
 
@@ -45,12 +47,15 @@ def label_csv(
     progress: ProgressCallback | None = None,
     **fields: Any,
 ) -> LabelSummary:
-    """Label every row of a CSV of postings with its predicted role, streaming.
+    """Label every row of a file of postings with its predicted role, streaming.
 
     Args:
-        input: a CSV file with a header, or ``"-"`` for standard input.
-        output: a ``.csv``, ``.tsv``, ``.jsonl`` (``.ndjson``) or ``.parquet`` (``.pq``) file, or
-            ``"-"`` for standard output (CSV, TSV or JSON lines).
+        input: a CSV (TSV) file with a header, JSON lines (``.jsonl``, ``.ndjson``), Parquet
+            (``.parquet``) or Excel (``.xlsx``, the ``excel`` extra), by suffix; ``.csv.gz``
+            and ``.jsonl.gz`` are read as they are decompressed (:mod:`.readers`); or ``"-"``
+            for a CSV on standard input.
+        output: a ``.csv``, ``.tsv``, ``.jsonl`` (``.ndjson``), ``.parquet`` (``.pq``) or
+            ``.xlsx`` file, or ``"-"`` for standard output (CSV, TSV or JSON lines).
         options: what to read and add (:class:`LabelOptions`); or give its fields as keywords
             (``text_column="description"``, ``top_k=3``, ...).
         model: a :class:`RoleClassifier`, what :meth:`RoleClassifier.from_pretrained` loads, or
@@ -83,14 +88,17 @@ def label_csv(
     in_path = None if str(input) == "-" else Path(input)
     out_path = None if str(output) == "-" else Path(output)
     try:
-        with csvio.open_csv(input, delimiter=options.delimiter) as reader, thread_limits(workers):
+        with (
+            readers.open_input(input, delimiter=options.delimiter) as reader,
+            thread_limits(workers),
+        ):
             return _run(reader, in_path, out_path, fmt, options, model, resume, progress, started)
     except csvio.CsvInputError as exc:
         raise InputFormatError(str(exc)) from None
 
 
 def _run(
-    reader: csvio.CsvReader,
+    reader: csvio.RecordReader,
     in_path: Path | None,
     out_path: Path | None,
     fmt: str,
@@ -104,8 +112,11 @@ def _run(
     header, notes = reader.header, _reader_notes(reader)
     check_header(header, options)
     clf = resolve_model(model)
-    columns = header + options.columns(clf.labels)
+    added = options.columns(clf.labels)
+    columns = header + added
     check_header(header, options, clf.labels)  # the score columns, now that labels are known
+    types = ["value"] * len(header) + column_types(added)  # input cells as they were read
+    arrow_types = reader.arrow_types + [None] * len(added) if reader.arrow_types else None
     identity = {
         **options.fingerprint(),
         "format": fmt,
@@ -114,9 +125,9 @@ def _run(
     }
     checkpoint = Checkpoint.open(out_path, in_path, fmt, identity, resume)
     tally = checkpoint.tally
-    total = _total(in_path, progress, tally.rows_done)
+    total = _total(reader, in_path, progress, tally.rows_done)
     labeller, keep = Labeller(clf, options), csvio.RowFilter(header, options.filters)
-    with checkpoint.writer(columns) as writer:
+    with checkpoint.writer(columns, types, arrow_types, bom=options.bom) as writer:
         skipped = reader.skip(tally.rows_done)
         if skipped < tally.rows_done:
             raise ResumeError(
@@ -144,7 +155,7 @@ def resolve_model(model: ModelSpec) -> RoleClassifier:
     return clf
 
 
-def _reader_notes(reader: csvio.CsvReader) -> list[str]:
+def _reader_notes(reader: csvio.RecordReader) -> list[str]:
     notes = list(reader.header_notes)
     if reader.sniffed and reader.delimiter != ",":
         notes.append(
@@ -154,11 +165,19 @@ def _reader_notes(reader: csvio.CsvReader) -> list[str]:
     return notes
 
 
-def _total(in_path: Path | None, progress: ProgressCallback | None, done: int) -> int | None:
-    """The progress bar's total (counted only when there is a bar), shown at the resume point."""
+def _total(
+    reader: csvio.RecordReader,
+    in_path: Path | None,
+    progress: ProgressCallback | None,
+    done: int,
+) -> int | None:
+    """The progress bar's total (counted only when there is a bar and the reader does not know
+    it), shown at the resume point."""
     if progress is None:
         return None
-    total = max(count_records(in_path) - 1, 0) if in_path is not None else None
+    total = reader.total
+    if total is None and in_path is not None:
+        total = readers.count_rows(in_path)
     progress(done, total)
     return total
 
@@ -171,7 +190,7 @@ def _summary(
     columns: list[str],
     out_path: Path | None,
     started: float,
-    reader: csvio.CsvReader,
+    reader: csvio.RecordReader,
 ) -> LabelSummary:
     tally = checkpoint.tally
     notes = notes + checkpoint.notes
@@ -208,14 +227,5 @@ def count_records(path: str | Path) -> int:
         >>> count_records(p)
         3
     """
-    n, in_quotes, last = 0, False, b"\n"
     with open(path, "rb") as f:
-        while block := f.read(1 << 22):
-            parts = block.split(b'"')
-            for i, part in enumerate(parts):
-                if not in_quotes:
-                    n += part.count(b"\n")
-                if i < len(parts) - 1:
-                    in_quotes = not in_quotes
-            last = block[-1:]
-    return n + (last != b"\n")
+        return readers.count_lines(f)

@@ -50,7 +50,11 @@ class LabelOptions:
     Every job also writes ``review`` (``auto`` or ``review``: the model's review band) and
     ``error``.
         batch_size: rows classified, written and checkpointed together.
-        output_format: ``csv``, ``tsv``, ``jsonl`` or ``parquet`` instead of OUTPUT's extension.
+        output_format: ``csv``, ``tsv``, ``jsonl``, ``parquet`` or ``xlsx`` instead of OUTPUT's
+            extension.
+        bom: start CSV or TSV output with a UTF-8 byte-order mark (``utf-8-sig``), so Excel
+            reads its accents as UTF-8 (:func:`.checkpoint.check_paths` refuses it for other
+            outputs; local engine only).
         delimiter: the input's delimiter (one character, or ``tab``); sniffed when None.
         filters: ``{column: [values]}``: label only records whose cell is one of the values.
 
@@ -76,6 +80,7 @@ class LabelOptions:
     output_format: str | None = None
     delimiter: str | None = None
     filters: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    bom: bool = False
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -128,6 +133,8 @@ class LabelOptions:
         }
         if self.all_scores:  # absent when off, so checkpoints of earlier runs still match
             out["all_scores"] = True
+        if self.bom:
+            out["bom"] = True
         return out
 
 

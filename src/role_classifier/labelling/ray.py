@@ -183,11 +183,12 @@ def _batch_names(batch: Any) -> list[str]:
     return [str(c) for c in (batch.columns if hasattr(batch, "columns") else batch.keys())]
 
 
-def _cell(value: Any) -> str:
-    """A text or title cell as the local engine would see it: missing is empty."""
+def _cell(value: Any) -> Any:
+    """A text or title cell as the local engine would see it: missing (null, NaN) is empty;
+    a value that is not text is kept, so :func:`.rows.prepare` makes it an error row."""
     if value is None or (isinstance(value, float) and value != value):
         return ""
-    return value if isinstance(value, str) else str(value)
+    return value
 
 
 def _append(batch: Any, names: list[str], arrays: list) -> Any:
@@ -256,7 +257,8 @@ def input_files(input: str | Path) -> tuple[Any, list[InputFile], list[str]]:
             fmt = INPUT_EXTENSIONS.get(_extension(path))
             if fmt is None:
                 raise LabelCsvError(
-                    f"{text}: unknown input format; use .csv, .parquet or .jsonl files"
+                    f"{text}: unknown input format; use .csv, .parquet or .jsonl files "
+                    "(.xlsx and .gz inputs need --engine local)"
                 )
             infos = [info]
         else:
@@ -653,11 +655,19 @@ def _output_format(
     if concurrency is not None and concurrency < 1:
         raise LabelCsvError(f"concurrency must be at least 1, got {concurrency}")
     try:
-        return csvio.output_format_for(
+        fmt = csvio.output_format_for(
             str(output).rstrip("/"), options.output_format, folder_default="parquet"
         )
     except csvio.OutputPathError as exc:
         raise LabelCsvError(str(exc)) from None
+    if options.bom:
+        raise LabelCsvError("bom (--bom) needs --engine local: Ray's CSV part files have no BOM")
+    if fmt == "xlsx":
+        raise LabelCsvError(
+            "--engine ray writes folders of parquet, csv, tsv or jsonl part files; xlsx output "
+            "needs --engine local"
+        )
+    return fmt
 
 
 def _actors(cpus: int, workers: int, concurrency: int | None) -> int:

@@ -28,7 +28,7 @@ __all__ = ["Labeller", "Row", "chunks", "label_records", "prepare"]
 class Row:
     """One input record, ready to classify (``posting``) or already failed (``error``)."""
 
-    cells: list[str]
+    cells: list[Any]
     posting: Posting | None = None
     error: str | None = None
     warning: str | None = None
@@ -42,11 +42,25 @@ class Row:
 
 
 def prepare(
-    cells: list[str], notes: list[str], n_cols: int, text_idx: int, title_idx: int | None
+    cells: list[Any],
+    notes: list[str],
+    n_cols: int,
+    text_idx: int,
+    title_idx: int | None,
+    error: str | None = None,
 ) -> Row:
-    """A record's cells as a :class:`Row`: ragged, blank or empty records become errors."""
+    """A record's cells as a :class:`Row`: unreadable (``error``), ragged, blank or empty
+    records become errors, and so does a text or title cell that is not text (a number, a list:
+    JSON lines, Parquet, Excel); None there is an empty cell.
+
+    Example:
+        >>> prepare(["1", 42], [], 2, 1, None).error
+        'the text cell is a number, not text: 42'
+    """
     warnings = list(notes)
     warning = "; ".join(warnings) or None
+    if error is not None:
+        return Row(cells if len(cells) == n_cols else [None] * n_cols, error=error, warning=warning)
     if not cells:
         return Row([""] * n_cols, error="blank line", warning=warning)
     if len(cells) != n_cols:  # ragged: the same rule as csvio.Record.ragged_message
@@ -55,6 +69,10 @@ def prepare(
         return Row(padded, error=record.ragged_message(), warning=warning)
     description = cells[text_idx]
     title = cells[title_idx] if title_idx is not None else None
+    problem = _not_text(description, "text") or _not_text(title, "title")
+    if problem is not None:
+        return Row(cells, error=problem, warning=warning)
+    description = description or ""
     has_text = bool(clean_text(description))
     if has_text or (title is not None and posting_text(title, None)):
         if not has_text:
@@ -74,23 +92,44 @@ def prepare(
     return row
 
 
+def _not_text(value: Any, what: str) -> str | None:
+    """Why a text or title cell cannot be read as text (None when it can: text or empty)."""
+    if value is None or isinstance(value, str):
+        return None
+    kind = (
+        "a boolean"
+        if isinstance(value, bool)
+        else "a number"
+        if isinstance(value, (int, float))
+        else "a list"
+        if isinstance(value, (list, tuple))
+        else "an object"
+        if isinstance(value, dict)
+        else f"a {type(value).__name__}"
+    )
+    return f"the {what} cell is {kind}, not text: {csvio.cell_text(value)}"
+
+
 def chunks(
-    reader: csvio.CsvReader,
+    reader: csvio.RecordReader,
     header: Sequence[str],
     options: LabelOptions,
     keep: csvio.RowFilter,
 ) -> Iterator[tuple[list[Row], int]]:
     """Chunks of up to ``batch_size`` prepared rows, each with the input records it consumed
-    (records left out by ``keep`` included). Ragged rows are kept whatever the filters say, so
-    they show up as errors."""
+    (records left out by ``keep`` included). Ragged and unreadable rows are kept whatever the
+    filters say, so they show up as errors."""
     text_idx, title_idx = check_header(header, options)
     chunk: list[Row] = []
     consumed = 0
     for record in reader:
         consumed += 1
-        if not record.ragged and not keep(record.cells):
+        readable = record.error is None and not record.ragged
+        if readable and not keep(record.cells):
             continue
-        chunk.append(prepare(record.cells, record.notes, len(header), text_idx, title_idx))
+        chunk.append(
+            prepare(record.cells, record.notes, len(header), text_idx, title_idx, record.error)
+        )
         if len(chunk) == options.batch_size:
             yield chunk, consumed
             chunk, consumed = [], 0
@@ -191,7 +230,7 @@ def output_values(row: Row, options: LabelOptions, labels: Sequence[str]) -> lis
 
 def label_records(
     clf: RoleClassifier,
-    records: Sequence[Sequence[str]],
+    records: Sequence[Sequence[Any]],
     header: Sequence[str],
     options: LabelOptions | None = None,
     **fields: Any,
@@ -203,7 +242,8 @@ def label_records(
 
     Args:
         clf: the classifier.
-        records: rows of cells in ``header`` order (more or fewer cells: an error row).
+        records: rows of cells in ``header`` order (more or fewer cells, or a text cell that
+            is not text: an error row; None is an empty cell).
         header: the column names.
         options: the job's options (its ``filters`` are not applied here), or its fields as
             keywords (``text_column="description"``, ...).

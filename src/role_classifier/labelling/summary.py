@@ -21,12 +21,12 @@ class LabelSummary:
         resumed_from: rows already done by an interrupted run (0 for a fresh run).
         output: the output path, or ``-``.
         columns: the output header.
-        notes: things the caller should tell the user (a restarted parquet run, bad header
+        notes: things the caller should tell the user (a restarted Excel run, bad header
             bytes, a sniffed delimiter, the ``min_confidence`` threshold).
         filtered_out: records left out by ``filters``.
         min_confidence: the threshold used (None: the model's own decisions).
         below_min_confidence: rows labelled Other because their best role was below it.
-        delimiter: the input's delimiter (given or sniffed).
+        delimiter: the input's delimiter (given or sniffed); None when it is not a CSV.
         to_review: classified rows in the ``review`` band (the rest are ``auto``).
     """
 
@@ -43,7 +43,7 @@ class LabelSummary:
     filtered_out: int = 0
     min_confidence: float | None = None
     below_min_confidence: int = 0
-    delimiter: str = ","
+    delimiter: str | None = ","
     to_review: int = 0
 
     @property
