@@ -13,6 +13,7 @@ import importlib.util
 import io
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -385,6 +386,16 @@ def test_a_bom_input_reads_like_one_without(tmp_path: Path, tiny_trained: RoleCl
         (tmp_path / "o.csv").unlink()
 
 
+def test_the_ray_engine_refuses_excel_output_and_a_bom() -> None:
+    from role_classifier.labelling import LabelCsvError, LabelOptions
+    from role_classifier.labelling.ray import _output_format
+
+    with pytest.raises(LabelCsvError, match="xlsx output needs --engine local"):
+        _output_format("labelled.xlsx", LabelOptions("description"), 1, None)
+    with pytest.raises(LabelCsvError, match="needs --engine local"):
+        _output_format("labelled/", LabelOptions("description", bom=True), 1, None)
+
+
 def test_cli_bom_option(tmp_path: Path, tiny_model_dir: Path) -> None:
     src = _write(tmp_path / "in.jsonl", HEADER, _rows(2))
     args = ["label-csv", str(src), str(tmp_path / "o.csv"), "--text-column", "description"]
@@ -467,6 +478,7 @@ label_csv(sys.argv[1], sys.argv[2], text_column="description", model=clf, batch_
 """
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL and select on pipes are POSIX")
 def test_parquet_output_resumes_after_sigkill(tmp_path: Path, tiny_model_dir: Path) -> None:
     clf = RoleClassifier.from_pretrained(tiny_model_dir, backend="torch")
     src = _write(tmp_path / "in.parquet", HEADER, _rows(9))
@@ -479,7 +491,9 @@ def test_parquet_output_resumes_after_sigkill(tmp_path: Path, tiny_model_dir: Pa
         env=env,
     )
     try:
-        assert child.stdout is not None and child.stdout.readline() == b"ready\n"
+        assert child.stdout is not None
+        ready, _, _ = select.select([child.stdout], [], [], 120)  # bounded: never hang the suite
+        assert ready and child.stdout.readline() == b"ready\n", "the child never got ready"
         child.send_signal(signal.SIGKILL)
     finally:
         child.kill()

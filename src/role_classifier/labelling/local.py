@@ -71,7 +71,10 @@ def label_csv(
 
     Raises:
         LabelCsvError: with a message saying what to do (a missing column, a bad OUTPUT, a
-            leftover partial run, ...), raised before the model is loaded or anything is written.
+            leftover partial run, ...), raised before the model is loaded or anything is written;
+            :class:`InputFormatError` also for an input found corrupt half-way (a truncated
+            ``.gz``): the rows before it are in ``OUTPUT.partial``.
+        MissingExtraError: an ``.xlsx`` input or output without openpyxl.
 
     Example:
         >>> s = label_csv("jobs.csv", "labelled.csv", text_column="description",
