@@ -197,18 +197,20 @@ def io_only(work: Path, src: Path, args: argparse.Namespace) -> None:
     labelled = [r + ["ML Engineer", 0.8123, "auto", None] for r in rows]
     chunks = [labelled[i : i + args.batch_size] for i in range(0, len(labelled), args.batch_size)]
     print(f"\n[0] I/O alone (no model): {len(rows):,} rows, {len(chunks)} chunks")
-    for suffix in ("csv", "jsonl", "xlsx"):
+    for suffix in ("csv", "csv.gz", "jsonl", "jsonl.gz", "xlsx"):
         out = work / f"io.{suffix}"
         t0 = time.perf_counter()
         with open(out, "wb") as f:
-            writer = csvio.RowWriter(f, suffix, header + added, types)
+            fmt, gzipped = suffix.removesuffix(".gz"), suffix.endswith(".gz")
+            writer = csvio.RowWriter(f, fmt, header + added, types, gzipped=gzipped)
             writer.write_header()
             for chunk in chunks:
                 writer.write(chunk)
                 csvio.fsync(f)
             writer.close()
             csvio.fsync(f)
-        print(f"    write .{suffix:<8} {time.perf_counter() - t0:6.2f} s")
+        seconds, size = time.perf_counter() - t0, out.stat().st_size / 1e6
+        print(f"    write .{suffix:<8} {seconds:6.2f} s  ({size:.1f} MB)")
     folder = work / "io.parquet.partial"
     shutil.rmtree(folder, ignore_errors=True)
     parts = csvio.ParquetParts(folder, header + added, types)
@@ -260,16 +262,18 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory(prefix="bench-formats-") as tmp:
         work = Path(tmp)
-        model = str(build_tiny_model(work)) if args.model == "tiny" else args.model
-        clf = RoleClassifier.from_pretrained(model, backend=args.backend)
         src = work / "in.csv"
         write_csv(src, args.rows, sample_postings())
+        io_only(work, src, args)
+        if args.skip_outputs and args.skip_inputs and args.skip_resume:
+            return
+        model = str(build_tiny_model(work)) if args.model == "tiny" else args.model
+        clf = RoleClassifier.from_pretrained(model, backend=args.backend)
         _run(src, work / "warm.csv", clf, args)  # load the backbone, fill caches
         if not args.skip_outputs:
             outputs(work, src, clf, args)
         if not args.skip_inputs:
             inputs(work, src, clf, args)
-        io_only(work, src, args)
         if not args.skip_resume:
             resume(work, src, clf, args)
 

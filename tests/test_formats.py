@@ -346,6 +346,52 @@ def test_excel_output_keeps_rows_numbers_and_text(
     assert any("1 control characters" in n for n in summary.notes)
 
 
+# -- gzip output -------------------------------------------------------------------------------
+@pytest.mark.parametrize("suffix", ["csv", "jsonl"])
+def test_gzip_output_is_the_plain_output_compressed(
+    tmp_path: Path, tiny_trained: RoleClassifier, suffix: str
+) -> None:
+    src = _write(tmp_path / "in.parquet", HEADER, _rows(5))
+    plain = _label_bytes(src, tmp_path / f"o.{suffix}", tiny_trained)
+    summary = _label(src, tmp_path / f"o.{suffix}.gz", tiny_trained)
+    packed = (tmp_path / f"o.{suffix}.gz").read_bytes()
+    assert summary.rows_written == 5 and packed.startswith(b"\x1f\x8b")
+    assert gzip.decompress(packed) == plain
+    _label(src, tmp_path / f"s.{suffix}.gz", tiny_trained, all_scores=True)  # shares reads it
+    pd = pytest.importorskip("pandas")
+    from role_classifier.shares import read_scores
+
+    scores = read_scores(tmp_path / f"s.{suffix}.gz")
+    assert isinstance(scores, pd.DataFrame) and len(scores) == 5
+    assert [c for c in scores.columns if c.startswith("score_")] == [
+        f"score_{label}" for label in tiny_trained.labels
+    ]
+
+
+def test_gzip_output_resumes_byte_identical_with_one_bom(
+    tmp_path: Path, tiny_trained: RoleClassifier
+) -> None:
+    src = _write(tmp_path / "in.jsonl", HEADER, _rows(11))
+    _label(src, tmp_path / "clean.csv.gz", tiny_trained, bom=True)
+    clean = (tmp_path / "clean.csv.gz").read_bytes()
+    text = gzip.decompress(clean)
+    assert text.startswith(BOM + b"id,") and text.count(BOM) == 1
+    out = tmp_path / "out.csv.gz"
+    with pytest.raises(_Crash):
+        _label(src, out, tiny_trained, bom=True, progress=_crash_after(3))
+    with open(f"{out}.partial", "ab") as f:
+        f.write(b"\x1f\x8b half a member")  # a chunk cut short by the kill
+    summary = _label(src, out, tiny_trained, bom=True, resume=True)
+    assert summary.resumed_from == 6 and out.read_bytes() == clean
+
+
+@pytest.mark.parametrize("name", ["o.parquet.gz", "o.xlsx.gz"])
+def test_gzip_is_refused_for_parquet_and_excel_output(tmp_path: Path, name: str) -> None:
+    src = _write(tmp_path / "in.csv", HEADER, _rows(2))
+    with pytest.raises(OutputError, match="compressed inside already; drop the .gz"):
+        label_csv(src, tmp_path / name, text_column="description", model=_no_model)
+
+
 # -- --bom -------------------------------------------------------------------------------------
 def test_bom_output_starts_with_one_bom_also_after_resume(
     tmp_path: Path, tiny_trained: RoleClassifier
@@ -394,6 +440,8 @@ def test_the_ray_engine_refuses_excel_output_and_a_bom() -> None:
         _output_format("labelled.xlsx", LabelOptions("description"), 1, None)
     with pytest.raises(LabelCsvError, match="needs --engine local"):
         _output_format("labelled/", LabelOptions("description", bom=True), 1, None)
+    with pytest.raises(LabelCsvError, match="a .gz OUTPUT needs --engine local"):
+        _output_format("labelled.csv.gz", LabelOptions("description"), 1, None)
 
 
 def test_cli_bom_option(tmp_path: Path, tiny_model_dir: Path) -> None:

@@ -15,8 +15,8 @@ reads the other input formats into the same :class:`Record` objects, :class:`Rec
   ``label-csv`` writes it as an error row, ``train`` and ``evaluate`` skip it and list its line.
 * **Filters.** ``COL=VALUE`` specs (:func:`parse_filters`) matched by :class:`RowFilter`.
 
-Writing (:class:`RowWriter`): CSV (optionally with a BOM), TSV, JSON lines, parquet or Excel,
-appended chunk by chunk to a binary stream; float columns stay floats in JSON lines, parquet and
+Writing (:class:`RowWriter`): CSV (optionally with a BOM), TSV, JSON lines (each optionally
+gzipped, one gzip member per chunk), parquet or Excel, appended chunk by chunk to a binary stream; float columns stay floats in JSON lines, parquet and
 Excel, and an empty value (None) is null there (an empty cell in CSV); input cells are written
 back as they were read (:func:`cell_text` in CSV). :class:`ParquetParts` is parquet output that
 can resume: one part file per chunk, joined into one file at the end.
@@ -31,6 +31,7 @@ import codecs
 import contextlib
 import csv
 import datetime
+import gzip
 import io
 import json
 import math
@@ -66,6 +67,7 @@ __all__ = [
     "load_checkpoint",
     "open_csv",
     "output_format_for",
+    "output_gzipped",
     "parse_delimiter",
     "parse_filters",
     "save_checkpoint",
@@ -444,36 +446,57 @@ def output_format_for(
     """``csv``, ``tsv``, ``jsonl``, ``parquet`` or ``xlsx``: ``output_format`` if given, else from
     the extension (``-`` is CSV). The one output-format rule of every engine: with
     ``folder_default`` (the Ray engine's folder of part files), a name without a known
-    extension is that format instead of an error.
+    extension is that format instead of an error. A ``.gz`` after the extension
+    (``labelled.csv.gz``) is that format gzip-compressed (:func:`output_gzipped`).
 
     Raises:
-        OutputPathError: an unknown format, or an extension that names none (``.txt``, none
-            at all) without ``output_format``.
+        OutputPathError: an unknown format, an extension that names none (``.txt``, none
+            at all) without ``output_format``, or ``.gz`` on parquet or Excel.
 
     Example:
         >>> output_format_for("labels.parquet"), output_format_for("-"), output_format_for("x.tsv")
         ('parquet', 'csv', 'tsv')
+        >>> output_format_for("labels.jsonl.gz")
+        'jsonl'
     """
+    gzipped = output_gzipped(output)
     if output_format is not None:
         fmt = output_format.lower()
         if fmt not in FORMATS:
             raise OutputPathError(
                 f"unknown output format {output_format!r}: use {', '.join(FORMATS)}"
             )
-        return fmt
-    if str(output) == "-":
+    elif str(output) == "-":
         return "csv"
-    suffix = Path(str(output)).suffix.lower()
-    if suffix in EXTENSIONS:
-        return EXTENSIONS[suffix]
-    if folder_default is not None:
-        return folder_default
-    known = ", ".join(EXTENSIONS)
-    what = f"extension {suffix!r}" if suffix else "no extension"
-    raise OutputPathError(
-        f"OUTPUT {output} has {what}: name it with one of {known}, or pass --format "
-        f"({', '.join(FORMATS)})"
-    )
+    else:
+        name = Path(str(output))
+        suffix = (Path(name.stem) if gzipped else name).suffix.lower()
+        if suffix in EXTENSIONS:
+            fmt = EXTENSIONS[suffix]
+        elif folder_default is not None:
+            return folder_default
+        else:
+            known = ", ".join(EXTENSIONS)
+            what = f"extension {suffix!r}" if suffix else "no extension"
+            raise OutputPathError(
+                f"OUTPUT {output} has {what}: name it with one of {known} (.csv.gz, .tsv.gz "
+                f"or .jsonl.gz to compress), or pass --format ({', '.join(FORMATS)})"
+            )
+    if gzipped and fmt in ("parquet", "xlsx"):
+        raise OutputPathError(
+            f"OUTPUT {output}: {fmt} output is compressed inside already; drop the .gz"
+        )
+    return fmt
+
+
+def output_gzipped(output: str | Path) -> bool:
+    """Whether OUTPUT's name ends in ``.gz``: CSV, TSV or JSON lines written gzip-compressed.
+
+    Example:
+        >>> output_gzipped("labelled.csv.gz"), output_gzipped("labelled.csv"), output_gzipped("-")
+        (True, False, False)
+    """
+    return str(output) != "-" and Path(str(output)).suffix.lower() == ".gz"
 
 
 def check_output_path(output: str | Path) -> None:
@@ -606,6 +629,9 @@ class RowWriter:
             Excel, its ``arrow_types`` entry in parquet, else text).
         arrow_types: per column, a pyarrow type for a ``value`` column in parquet, or None.
         bom: start CSV and TSV with a UTF-8 byte-order mark (``utf-8-sig``, for Excel).
+        gzipped: CSV, TSV or JSON lines gzip-compressed, each :meth:`write_header` and
+            :meth:`write` as its own gzip member (mtime 0): a multi-member file every gzip
+            reader reads as one, which a resume can cut at the end of any chunk and append to.
 
     Excel output (the ``excel`` extra) is one sheet written by openpyxl's write-only mode
     and saved to ``f`` on :meth:`close`; Excel's own limits apply: :attr:`notes` counts the
@@ -628,10 +654,13 @@ class RowWriter:
         *,
         arrow_types: Sequence[Any] | None = None,
         bom: bool = False,
+        gzipped: bool = False,
     ) -> None:
         if fmt not in FORMATS:
             raise OutputPathError(f"unknown output format {fmt!r}: use {', '.join(FORMATS)}")
-        self.f, self.fmt, self.header, self.bom = f, fmt, header, bom
+        if gzipped and fmt in ("parquet", "xlsx"):
+            raise OutputPathError(f"{fmt} output cannot be gzipped (it is compressed inside)")
+        self.f, self.fmt, self.header, self.bom, self.gzipped = f, fmt, header, bom, gzipped
         self.types = list(types) if types is not None else ["string"] * len(header)
         self.arrow_types = arrow_types
         self.keys = unique_names(header)
@@ -643,9 +672,7 @@ class RowWriter:
     def write_header(self) -> None:
         """Start the output: the BOM and header row (CSV, TSV), the parquet schema, the sheet."""
         if self.fmt in ("csv", "tsv"):
-            if self.bom:
-                self.f.write(codecs.BOM_UTF8)
-            self._write_csv([self.header])
+            self._emit((codecs.BOM_UTF8 if self.bom else b"") + self._csv([self.header]))
         elif self.fmt == "parquet":
             import pyarrow.parquet as pq
 
@@ -658,14 +685,14 @@ class RowWriter:
         """Append rows (cells: str, float, list of str, None; input cells any value)."""
         if self.fmt in ("csv", "tsv"):
             texts = [cell_text if t == "value" else _text for t in self.types]
-            self._write_csv([[to(v) for to, v in zip(texts, row)] for row in rows])
+            self._emit(self._csv([[to(v) for to, v in zip(texts, row)] for row in rows]))
         elif self.fmt == "jsonl":
             values = [_json_cell if t == "value" else _json_value for t in self.types]
             lines = []
             for row in rows:
                 obj = {k: to(v) for k, to, v in zip(self.keys, values, row, strict=True)}
                 lines.append(json.dumps(obj, ensure_ascii=False, default=_json_default) + "\n")
-            self.f.write("".join(lines).encode("utf-8"))
+            self._emit("".join(lines).encode("utf-8"))
         elif self.fmt == "xlsx":
             assert self._xlsx is not None, "write_header() first"
             self._xlsx.write(rows, self.types)
@@ -687,11 +714,18 @@ class RowWriter:
         if len(self._buffer) >= _PARQUET_GROUP_ROWS or self._buffer_bytes >= _PARQUET_GROUP_BYTES:
             self._flush_parquet()
 
-    def _write_csv(self, rows: list[list[str]]) -> None:
+    def _csv(self, rows: list[list[str]]) -> bytes:
         buf = io.StringIO()
         delimiter = "\t" if self.fmt == "tsv" else ","
         csv.writer(buf, delimiter=delimiter, lineterminator="\n").writerows(rows)
-        self.f.write(buf.getvalue().encode("utf-8"))
+        return buf.getvalue().encode("utf-8")
+
+    def _emit(self, data: bytes) -> None:
+        """Write bytes to the stream (gzipped: as one gzip member, none for no bytes)."""
+        if not self.gzipped:
+            self.f.write(data)
+        elif data:
+            self.f.write(gzip.compress(data, compresslevel=6, mtime=0))
 
     def _flush_parquet(self) -> None:
         if self._buffer:
@@ -902,7 +936,7 @@ class ParquetParts:
 
 
 def count_output_rows(path: Path, fmt: str) -> int:
-    """Data rows in a finished output file, read back from disk."""
+    """Data rows in a finished output file, read back from disk (gzip decompressed)."""
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
@@ -916,7 +950,10 @@ def count_output_rows(path: Path, fmt: str) -> int:
                 return sum(1 for _ in book.worksheets[0].iter_rows(values_only=True)) - 1
             finally:
                 book.close()
-    with large_fields(), open(path, encoding="utf-8", newline="") as f:
+    with open(path, "rb") as raw:
+        gzipped = raw.read(2) == b"\x1f\x8b"
+    opener: Any = gzip.open if gzipped else open
+    with large_fields(), opener(path, "rt", encoding="utf-8", newline="") as f:
         if fmt == "jsonl":
             return sum(1 for _ in f)
         delimiter = "\t" if fmt == "tsv" else ","

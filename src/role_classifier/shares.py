@@ -422,7 +422,8 @@ def read_scores(
     Reads only those columns, never the text: CSV and TSV with pandas (every cell as text, the
     scores then as numbers), JSON lines in chunks, Parquet with pyarrow, Excel with pandas (the
     ``excel`` extra); the format follows the extension (``.csv``, ``.tsv``, ``.jsonl``/``.ndjson``,
-    ``.parquet``/``.pq``, ``.xlsx``).
+    ``.parquet``/``.pq``, ``.xlsx``; ``.gz`` after CSV, TSV or JSON lines), as ``label-csv``
+    names its outputs.
 
     Raises:
         SharesInputError: an unknown extension, a column of ``columns`` that is not there, or
@@ -452,14 +453,16 @@ def read_scores(
     if isinstance(source, pd.DataFrame):
         frame = source[pick([str(c) for c in source.columns])].copy()
         return _scores_as_numbers(frame, prefix)
-    from .csvio import EXTENSIONS
+    from .csvio import EXTENSIONS, OutputPathError, output_format_for
 
     path = Path(source)
-    fmt = EXTENSIONS.get(path.suffix.lower())
-    if fmt is None:
+    try:  # label-csv's own rule, .gz included (pandas decompresses it)
+        fmt = output_format_for(path)
+    except OutputPathError:
         raise SharesInputError(
-            f"{path}: unknown extension {path.suffix!r} (one of {', '.join(EXTENSIONS)})"
-        )
+            f"{path}: unknown extension {path.suffix!r} (one of {', '.join(EXTENSIONS)}, "
+            "or .csv.gz, .tsv.gz, .jsonl.gz)"
+        ) from None
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
     if fmt == "parquet":

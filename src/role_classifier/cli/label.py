@@ -43,8 +43,8 @@ def label_csv_cli(
         typer.Argument(
             metavar="OUTPUT",
             help="A new file: .csv, .tsv, .jsonl (.ndjson), .parquet (.pq) or .xlsx, by "
-            "extension (other extensions need --format); '-' writes to stdout. Its folder must "
-            "exist.",
+            "extension, .gz after the first three to compress (other extensions need --format); "
+            "'-' writes to stdout. Its folder must exist.",
         ),
     ],
     text_column: Annotated[

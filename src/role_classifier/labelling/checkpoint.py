@@ -4,7 +4,7 @@ File outputs are written to ``OUTPUT.partial``; after each chunk is flushed and 
 ``OUTPUT.partial.json`` records the rows done, the tally so far and the byte length of the
 partial output. A rerun with ``resume=True`` truncates the partial output to that length, skips
 that many input records and goes on, so the finished file is byte-identical to an
-uninterrupted run. Parquet cannot be appended to, so there ``OUTPUT.partial`` is a folder of
+uninterrupted run (a ``.gz`` output too: every chunk is its own gzip member). Parquet cannot be appended to, so there ``OUTPUT.partial`` is a folder of
 part files, one per chunk (:class:`.csvio.ParquetParts`): the checkpoint records how many, a
 resumed run drops any later one, and :meth:`Checkpoint.finish` joins them into OUTPUT. Excel
 output is written at the end and cannot resume (a resumed run starts over, with a note).
@@ -262,6 +262,7 @@ class Checkpoint:
         self.resumed_from = 0
         self._file: IO[bytes] | None = None
         self._parts: csvio.ParquetParts | None = None
+        self.gzipped = out_path is not None and csvio.output_gzipped(out_path)
 
     @classmethod
     def open(
@@ -366,7 +367,13 @@ class Checkpoint:
             else:
                 self._file = stack.enter_context(open(self.partial, "wb"))
             writer = csvio.RowWriter(
-                self._file, self.fmt, columns, types, arrow_types=arrow_types, bom=bom
+                self._file,
+                self.fmt,
+                columns,
+                types,
+                arrow_types=arrow_types,
+                bom=bom,
+                gzipped=self.gzipped,
             )
             if not self.tally.rows_done:
                 writer.write_header()

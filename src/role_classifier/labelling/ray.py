@@ -662,6 +662,10 @@ def _output_format(
         raise LabelCsvError(str(exc)) from None
     if options.bom:
         raise LabelCsvError("bom (--bom) needs --engine local: Ray's CSV part files have no BOM")
+    if csvio.output_gzipped(str(output).rstrip("/")):
+        raise LabelCsvError(
+            "--engine ray writes a folder of part files; a .gz OUTPUT needs --engine local"
+        )
     if fmt == "xlsx":
         raise LabelCsvError(
             "--engine ray writes folders of parquet, csv, tsv or jsonl part files; xlsx output "
