@@ -124,6 +124,16 @@ def test_each_input_format_gives_the_csv_inputs_output(
     assert (summary.rows, summary.rows_written, summary.errors) == (7, 7, 0)
 
 
+@pytest.mark.parametrize("name", ["in.csv", *INPUTS])
+def test_the_progress_total_is_the_row_count_in_every_format(
+    tmp_path: Path, tiny_trained: RoleClassifier, name: str
+) -> None:
+    calls: list[tuple[int, int | None]] = []
+    src = _write(tmp_path / name, HEADER, _rows(5))
+    _label(src, tmp_path / "o.csv", tiny_trained, batch_size=3, progress=lambda *a: calls.append(a))
+    assert calls == [(0, 5), (3, 5), (5, 5)]
+
+
 @pytest.mark.parametrize("name", ["in.jsonl", "in.xlsx"])  # Parquet: the next tests
 def test_non_text_cells_are_written_back_as_they_were(
     tmp_path: Path, tiny_trained: RoleClassifier, name: str
