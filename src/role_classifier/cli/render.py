@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
+
 from rich.console import Console
 
+from ..progress import ProgressCallback, progress_bar
 from .common import err
 
 
@@ -122,48 +125,10 @@ def print_evaluation(results: list[dict]) -> None:
         )
 
 
-def rows_progress(enabled: bool):  # noqa: ANN202 - a context manager of a progress callback
-    """A rich progress bar (rows, rows/s, ETA) as a ``progress(done, total)`` callback."""
-    import contextlib
-    import time
-
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    @contextlib.contextmanager
-    def bar():  # noqa: ANN202
-        if not enabled:
-            yield None
-            return
-        columns = (
-            TextColumn("labelling"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]}"),
-            TimeElapsedColumn(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
-        )
-        with Progress(*columns, console=err) as progress:
-            start: dict[str, float] = {}
-
-            def update(done: int, total: int | None) -> None:
-                if not start:
-                    start.update(t=time.perf_counter(), done=done)
-                    start["task"] = progress.add_task("rows", total=total, completed=done, rate="")
-                    return
-                rate = (done - start["done"]) / max(time.perf_counter() - start["t"], 1e-9)
-                progress.update(int(start["task"]), completed=done, rate=f"{rate:,.1f} rows/s")
-
-            yield update
-
-    return bar()
+def rows_progress(enabled: bool) -> AbstractContextManager[ProgressCallback | None]:
+    """The labelling bar (rows, rows/s, ETA) on the error console, as a ``progress(done, total)``
+    callback (:func:`role_classifier.progress.progress_bar` draws it)."""
+    return progress_bar(enabled, "labelling", console=err)
 
 
 def print_label_summary(s) -> None:  # noqa: ANN001 - batch.LabelSummary
