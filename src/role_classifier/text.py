@@ -11,6 +11,7 @@ import html
 import re
 import threading
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,15 +21,18 @@ __all__ = [
     "EMPTY_AD",
     "read_ad",
     "EmptyTextError",
+    "InvalidTextError",
     "Posting",
     "clean_text",
     "detect_language",
     "is_english",
+    "is_missing",
     "is_section_heading",
     "language_warning",
     "posting_text",
     "split_sentences",
     "split_title",
+    "text_problem",
 ]
 
 # -- characters -----------------------------------------------------------------------------------
@@ -180,6 +184,84 @@ _HEADINGS -= {""}
 
 class EmptyTextError(UserError):
     """Raised when a posting has no text left after cleaning."""
+
+
+class InvalidTextError(EmptyTextError):
+    """Some postings of one call cannot be classified; ``positions`` says which, ``reasons`` why.
+
+    Args:
+        problems: ``(position, reason)`` of each bad posting, in input order (a position is a
+            list position, or an index label of a pandas Series).
+        total: postings in the call.
+        where: what a position is (``position`` or ``index``).
+
+    Example:
+        >>> print(InvalidTextError([(1, "empty text")], total=3))  # doctest: +ELLIPSIS
+        1 of 3 texts cannot be classified: position 1 (empty text). ...
+    """
+
+    shown = 10
+    """positions named in the message; the rest are counted."""
+
+    def __init__(
+        self, problems: Sequence[tuple[Any, str]], total: int, where: str = "position"
+    ) -> None:
+        self.positions = [p for p, _ in problems]
+        self.reasons = [r for _, r in problems]
+        self.total, self.where = total, where
+        named = ", ".join(f"{where} {p!r} ({r})" for p, r in problems[: self.shown])
+        more = f", and {len(problems) - self.shown} more" if len(problems) > self.shown else ""
+        super().__init__(
+            f"{len(problems)} of {total} texts cannot be classified: {named}{more}. Every posting "
+            "needs some text after removing HTML and whitespace (or a title that has some); "
+            "label_dataframe(df) and label_records(...) label the others and give these rows an "
+            "error instead"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:  # picklable (its __init__ is not the message's)
+        return type(self), (list(zip(self.positions, self.reasons)), self.total, self.where)
+
+
+def is_missing(value: object) -> bool:
+    """Whether a cell is missing: None, NaN (``float("nan")``, numpy's) or pandas' NA and NaT.
+
+    Example:
+        >>> [is_missing(v) for v in (None, float("nan"), "", "nan", 0, [])]
+        [True, True, False, False, False, False]
+    """
+    if value is None:
+        return True
+    if isinstance(value, (str, bytes)) or hasattr(value, "__len__"):
+        return False
+    try:
+        return bool(value != value)  # NaN and NaT are the only values unequal to themselves
+    except (TypeError, ValueError):  # pandas.NA: its comparisons are NA, whose truth is ambiguous
+        return type(value).__name__ == "NAType"
+
+
+def text_problem(description: object, title: object = None) -> str | None:
+    """Why a posting cannot be classified, or None when it can: the one rule of every path in
+    (``label-csv``, ``label_dataframe``, ``predict``).
+
+    A missing cell (:func:`is_missing`) is an empty one; a cell that is not a string (a number,
+    a list) is an error; a posting needs some text after cleaning in its description or title.
+
+    Example:
+        >>> text_problem("Train models."), text_problem("", "ML Engineer")
+        (None, None)
+        >>> text_problem(None), text_problem("<p> </p>"), text_problem(42)
+        ('empty text', 'no text left after removing HTML and whitespace', 'text is not a string (int)')
+    """
+    for what, value in (("text", description), ("title", title)):
+        if not is_missing(value) and not isinstance(value, str):
+            return f"{what} is not a string ({type(value).__name__})"
+    body = "" if is_missing(description) else str(description)
+    head = "" if is_missing(title) else str(title)
+    if clean_text(body) or clean_text(head):
+        return None
+    if body.strip() or head.strip():
+        return "no text left after removing HTML and whitespace"
+    return "empty text"
 
 
 @dataclass(frozen=True)
