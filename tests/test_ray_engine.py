@@ -363,3 +363,18 @@ def test_ray_all_scores_equal_the_local_ones_and_feed_shares(
     labelled = int((got["error"].isna() | got["error"].str.startswith("warning")).sum())
     assert table["used_rows"] == labelled and table["error_rows"] == 60 - labelled
     assert abs(sum(r["share"] for r in table["shares"]) - 1) < 1e-6
+
+
+def test_role_labeller_judges_cells_like_label_dataframe(tiny_model_dir: Path) -> None:
+    from role_classifier import label_dataframe
+
+    labeller = RoleLabeller(str(tiny_model_dir), text_column="text", title_column=None)
+    table = pa.table({"text": pa.array([42, None, 7], type=pa.int64())})
+    out = labeller(table).column("error").to_pylist()
+    cells = pd.DataFrame({"text": pd.Series([42, None, 7], dtype=object)})  # ints stay ints
+    frame = label_dataframe(cells, "text", None, model=str(tiny_model_dir))
+    assert (
+        out
+        == frame["error"].tolist()
+        == ["text is not a string (int)", "empty text"] + ["text is not a string (int)"]
+    )
