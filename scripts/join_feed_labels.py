@@ -1,9 +1,14 @@
 """Join our read labels of real-feed postings with their text, into a labelled CSV.
 
-The labels (``data/labels/real_feed_sample.csv``: two independent readers, disagreements
-adjudicated, see docs/labelling-guide.md) live in the repository; the postings' text stays in
-``../shared/data/real-feed`` and never enters it. The joined file goes wherever you say (outside
-the repository):
+The labels live in the repository; the postings' text stays in ``../shared/data/real-feed`` and
+never enters it. Both files have two independent readers per posting and an adjudicated label
+where they disagreed (see docs/labelling-guide.md):
+
+- ``data/labels/real_feed_sample.csv``: 220 postings (a uniform sample and AI-text postings
+  whose titles do not name the role), split by id hash into ``train`` and ``test``;
+- ``data/labels/real_feed_train.csv``: 500 more postings, all ``train``.
+
+The joined file goes wherever you say (outside the repository):
 
     python scripts/join_feed_labels.py /tmp/real_feed_labelled.csv
 
@@ -17,14 +22,19 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LABELS = ROOT / "data" / "labels" / "real_feed_sample.csv"
+LABELS = [ROOT / "data" / "labels" / name for name in ("real_feed_sample.csv", "real_feed_train.csv")]
 FEED = ROOT.parent / "shared" / "data" / "real-feed" / "postings.csv"
 
 
 def main(out: str) -> None:
     csv.field_size_limit(1 << 30)
-    with open(LABELS, encoding="utf-8", newline="") as f:
-        labels = {r["id"]: r for r in csv.DictReader(f)}
+    labels: dict[str, dict[str, str]] = {}
+    for path in LABELS:
+        with open(path, encoding="utf-8", newline="") as f:
+            for r in csv.DictReader(f):
+                if r["id"] in labels:
+                    sys.exit(f"{path}: {r['id']} is labelled twice")
+                labels[r["id"]] = r
     rows = []
     with open(FEED, encoding="utf-8", newline="") as f:
         for r in csv.DictReader(f):

@@ -409,10 +409,10 @@ def test_a_failing_row_does_not_sink_its_chunk(
 ) -> None:
     real = tiny_trained.encode
 
-    def encode(postings: list[Posting]) -> list:
+    def encode(postings: list[Posting], *args: object, **kwargs: object) -> list:
         if any("BOOM" in p.description for p in postings):
             raise RuntimeError("tokenizer exploded")
-        return real(postings)
+        return real(postings, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(tiny_trained, "encode", encode)
     rows = [["1", ADS[0][1]], ["2", "BOOM"], ["3", ADS[2][1]]]
@@ -429,7 +429,7 @@ def test_a_failing_row_does_not_sink_its_chunk(
 def test_a_broken_model_stops_the_run(
     tmp_path: Path, tiny_trained: RoleClassifier, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def encode(postings: list[Posting]) -> list:
+    def encode(postings: list[Posting], *args: object, **kwargs: object) -> list:
         raise ValueError("head has the wrong shape")
 
     monkeypatch.setattr(tiny_trained, "encode", encode)

@@ -154,7 +154,7 @@ def test_non_text_cells_are_written_back_as_they_were(
     assert [[o[h] for h in ("id", "price", "remote")] for o in out] == [r[:3] for r in rows]
     assert isinstance(out[2]["id"], int)  # a number stays a number in JSON output
     assert {o["posted"] for o in out} == {"2024-03-05T09:30:00"}
-    assert out[2]["error"] == "the text cell is a number, not text: 42"
+    assert out[2]["error"] == "text is not a string (int)"
     assert out[2]["predicted_role"] is None and out[0]["predicted_role"] in tiny_trained.labels
     _label(src, tmp_path / "o.csv", tiny_trained)
     got = _read_csv(tmp_path / "o.csv")[1]
@@ -235,7 +235,7 @@ def test_a_text_column_that_holds_numbers_is_one_error_per_row(
     pq.write_table(pa.table({"id": ["a", "b"], "description": [7, None]}), tmp_path / "n.parquet")
     summary = _label(tmp_path / "n.parquet", tmp_path / "o.csv", tiny_trained)
     assert _read_csv(tmp_path / "o.csv")[1] == [
-        ["a", "7", "", "", "", "", "", "the text cell is a number, not text: 7"],
+        ["a", "7", "", "", "", "", "", "text is not a string (int)"],
         ["b", "", "", "", "", "", "", "empty text"],
     ]
     assert summary.errors == 2

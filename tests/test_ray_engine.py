@@ -320,3 +320,61 @@ def test_an_actor_that_dies_is_restarted_and_its_batch_retried(
     assert marker.exists()
     assert sorted(r["id"] for r in out) == sorted(r[0] for r in rows)
     assert sum(r["predicted_role"] is not None for r in out) == 22  # two rows have no text
+
+
+def test_role_labeller_all_scores_are_float_columns_that_sum_to_one(tiny_model_dir: Path) -> None:
+    labeller = RoleLabeller(
+        str(tiny_model_dir), text_column="text", title_column="title", all_scores=True
+    )
+    table = pa.table({"title": ["ML Engineer", None], "text": ["train and deploy models", ""]})
+    out = labeller(table)
+    scores = [c for c in out.column_names if c.startswith("score_")]
+    assert scores == [f"score_{label}" for label in labeller.clf.labels]
+    assert all(out.schema.field(c).type == pa.float64() for c in scores)
+    first = [out.column(c).to_pylist()[0] for c in scores]
+    assert abs(sum(first) - 1) < 1e-3
+    assert all(out.column(c).to_pylist()[1] is None for c in scores)  # the error row: no scores
+
+
+@pytest.mark.ray
+def test_ray_all_scores_equal_the_local_ones_and_feed_shares(
+    ray_instance, tiny_model_dir, tmp_path
+) -> None:
+    header, rows = _sample_rows(60)
+    src = _write_csv(tmp_path / "in.csv", header, rows)
+    common = ["--text-column", "description", "--title-column", "title", "-m",
+              str(tiny_model_dir), "--backend", "torch", "--batch-size", "16", "--all-scores"]  # fmt: skip
+    local = CliRunner().invoke(app, ["label-csv", str(src), str(tmp_path / "l.parquet"), *common])
+    assert local.exit_code == 0, local.output
+    remote = CliRunner().invoke(
+        app, ["label-csv", str(src), str(tmp_path / "r"), *common, "--engine", "ray"]
+    )
+    assert remote.exit_code == 0, remote.output
+    want = pd.read_parquet(tmp_path / "l.parquet").set_index("id").sort_index()
+    parts = sorted((tmp_path / "r").glob("*.parquet"))
+    got = pd.concat(pd.read_parquet(p) for p in parts).set_index("id").sort_index()
+    scores = [c for c in want.columns if c.startswith("score_")]
+    assert scores and [c for c in got.columns if c.startswith("score_")] == scores
+    pd.testing.assert_frame_equal(got[scores], want[scores], check_exact=True)
+    got.reset_index().to_parquet(tmp_path / "joined.parquet")
+    shares = CliRunner().invoke(app, ["shares", str(tmp_path / "joined.parquet"), "--json"])
+    assert shares.exit_code == 0, shares.output
+    table = json.loads(shares.stdout)
+    labelled = int((got["error"].isna() | got["error"].str.startswith("warning")).sum())
+    assert table["used_rows"] == labelled and table["error_rows"] == 60 - labelled
+    assert abs(sum(r["share"] for r in table["shares"]) - 1) < 1e-6
+
+
+def test_role_labeller_judges_cells_like_label_dataframe(tiny_model_dir: Path) -> None:
+    from role_classifier import label_dataframe
+
+    labeller = RoleLabeller(str(tiny_model_dir), text_column="text", title_column=None)
+    table = pa.table({"text": pa.array([42, None, 7], type=pa.int64())})
+    out = labeller(table).column("error").to_pylist()
+    cells = pd.DataFrame({"text": pd.Series([42, None, 7], dtype=object)})  # ints stay ints
+    frame = label_dataframe(cells, "text", None, model=str(tiny_model_dir))
+    assert (
+        out
+        == frame["error"].tolist()
+        == ["text is not a string (int)", "empty text"] + ["text is not a string (int)"]
+    )

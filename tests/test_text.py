@@ -402,3 +402,32 @@ def test_importing_role_classifier_does_not_load_the_language_model() -> None:
     code = "import sys, role_classifier.text; print('py3langid' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_plainly_english_ad_is_judged_without_loading_the_identifier(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from role_classifier import text
+
+    monkeypatch.setattr(text, "_identifier", None)
+    ad = (
+        "We are looking for an engineer who will own the retrieval pipeline of our assistant. "
+        "You will work with the product team on evaluation, and you will ship features that "
+        "are used by thousands of customers every day. Experience with Python is a plus."
+    )
+    assert text.language_warning(ad) is None
+    assert text._identifier is None  # the function-word shortcut answered
+
+
+def test_a_german_ad_with_an_english_equal_opportunity_line_still_warns() -> None:
+    from role_classifier.text import language_warning
+
+    ad = (
+        "Wir suchen eine erfahrene Ingenieurin für maschinelles Lernen, die unsere Modelle für "
+        "die Vorhersage von Lieferzeiten entwickelt, trainiert und in Produktion bringt. Du "
+        "arbeitest eng mit dem Produktteam zusammen und verantwortest die Datenpipelines, die "
+        "Auswertung der Modelle und deren Überwachung im Betrieb. Wir bieten flexible "
+        "Arbeitszeiten, ein modernes Büro in Berlin und ein motiviertes Team.\n"
+        "We are an equal opportunity employer."
+    )
+    assert language_warning(ad) == "not English (de)"

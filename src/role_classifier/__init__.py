@@ -17,6 +17,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .labelling.frame import label_dataframe
     from .modeling.model import ModelConfig, Prediction, RoleClassifier
     from .taxonomy import Role, Taxonomy, load_taxonomy
     from .text import Posting, posting_text
@@ -28,6 +29,7 @@ __all__ = [
     "Role",
     "RoleClassifier",
     "Taxonomy",
+    "label_dataframe",
     "load_taxonomy",
     "posting_text",
 ]
@@ -40,6 +42,7 @@ _LAZY = {
     "RoleClassifier": "modeling.model",
     "Role": "taxonomy",
     "Taxonomy": "taxonomy",
+    "label_dataframe": "labelling.frame",
     "load_taxonomy": "taxonomy",
     "Posting": "text",
     "posting_text": "text",

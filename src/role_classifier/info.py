@@ -49,9 +49,6 @@ _DISTRIBUTIONS = {
         "onnxruntime-directml",
     )
 }
-# `train` and `--backend torch` need these; they are base requirements, not an extra, but a
-# slim install (ONNX only) can leave them out
-_TRAIN_NEEDS = ("torch", "transformers", "scikit-learn", "scipy")
 _EXTRA_MARKER = re.compile(r"""\bextra\s*==\s*["']([^"']+)["']""")
 _REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
@@ -150,7 +147,7 @@ def _size(path: Path) -> int:
 
 
 def _extras() -> dict[str, dict[str, Any]]:
-    """Each optional extra of the package (``dev`` aside) and ``train``: installed or not."""
+    """Each optional extra of the package (``dev`` aside): installed or not, and how to add it."""
     needs: dict[str, list[str]] = {}
     try:
         requirements = importlib.metadata.requires("role-classifier") or []
@@ -164,7 +161,6 @@ def _extras() -> dict[str, dict[str, Any]]:
         extra: _availability(dists, f"pip install 'role-classifier[{extra}]'")
         for extra, dists in sorted(needs.items())
     }
-    extras["train"] = _availability(list(_TRAIN_NEEDS), "pip install " + " ".join(_TRAIN_NEEDS))
     return extras
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -118,28 +118,21 @@ def evaluate_cli(
         role-classifier evaluate test.csv --label-column role --text-column text -m models/mine
         --json metrics.json --group-column source
     """
-    from ..data import DataError, parse_filters
+    from ..data import parse_filters
     from ..evaluation import BASELINE_NAME, evaluate
-    from ..taxonomy import TaxonomyError, load_taxonomy
-    from ..text import EmptyTextError
+    from ..taxonomy import load_taxonomy
     from ..threads import thread_limits
 
     names = list(dict.fromkeys(model or ["default"]))
     if BASELINE_NAME in names and baseline_train is None:
         raise fail(f"--model {BASELINE_NAME} needs --baseline-train CSV to train on")
     if report_dir is not None:  # its figures need matplotlib: say so before any work
-        from .._extras import MissingExtraError, require_extra
+        from .._extras import require_extra
 
-        try:
-            require_extra("matplotlib")
-        except MissingExtraError as exc:
-            raise fail(str(exc)) from exc
-    try:
-        filters = parse_filters(row_filter)
-        train_filters = parse_filters(baseline_filter)
-        tax = load_taxonomy(taxonomy) if taxonomy is not None else None
-    except (DataError, TaxonomyError) as exc:
-        raise fail(str(exc)) from exc
+        require_extra("matplotlib")
+    filters = parse_filters(row_filter)  # a bad filter or taxonomy: the one error rule (app.py)
+    train_filters = parse_filters(baseline_filter)
+    tax = load_taxonomy(taxonomy) if taxonomy is not None else None
     with quiet_libraries(quiet):
         models = [
             name
@@ -166,28 +159,38 @@ def evaluate_cli(
                 progress=err.is_terminal and not quiet,
                 delimiter=delimiter,
             )
-    except (DataError, EmptyTextError, OSError) as exc:
+    except OSError as exc:
         raise fail(str(exc)) from exc
-    results = result["models"]
+    _write_json(result, json_out)
+    if json_out != "-":
+        print_evaluation(result["models"])
+    _print_advice(result, taxonomy, backend.value, quiet)
+    if report_dir is not None and not quiet:
+        err.print(f"report: {report_dir / 'report.md'}", highlight=False)
+
+
+def _write_json(result: dict[str, Any], json_out: str | None) -> None:
+    """Write the metrics as JSON to a file, or to stdout for ``-``; nothing for None."""
+    if json_out is None:
+        return
     text = json.dumps(result, indent=2, ensure_ascii=False) + "\n"
     if json_out == "-":
         typer.echo(text, nl=False)
-    else:
-        if json_out is not None:
-            try:
-                Path(json_out).write_text(text, encoding="utf-8")
-            except OSError as exc:
-                raise fail(f"cannot write {json_out}: {exc.strerror or exc}") from exc
-        print_evaluation(results)
+        return
+    try:
+        Path(json_out).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise fail(f"cannot write {json_out}: {exc.strerror or exc}") from exc
+
+
+def _print_advice(result: dict[str, Any], taxonomy: str | None, backend: str, quiet: bool) -> None:
+    """Warnings always (on stderr), hints on what to try next unless --quiet."""
     from ..evaluation import advice
 
-    told = advice(result, taxonomy, backend.value)
+    told = advice(result, taxonomy, backend)
     for model_name, warning in told["warnings"]:
         who = f" ({model_name})" if model_name else ""
         err.print(f"[yellow]warning{who}:[/] {warning}", highlight=False)
-    if quiet:
-        return
-    for hint in told["hints"]:
-        err.print(hint, highlight=False)
-    if report_dir is not None:
-        err.print(f"report: {report_dir / 'report.md'}", highlight=False)
+    if not quiet:
+        for hint in told["hints"]:
+            err.print(hint, highlight=False)

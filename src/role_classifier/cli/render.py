@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
+
 from rich.console import Console
 
+from ..progress import ProgressCallback, progress_bar
 from .common import err
 
 
@@ -38,8 +41,7 @@ def print_prediction(pred, title: str | None, title_given: bool = False) -> None
 
 
 def print_evaluation(results: list[dict]) -> None:
-    from rich.table import Table
-
+    """Print ``evaluate``'s tables: the models side by side, F1 per role, bands and groups."""
     console = Console()
     if not console.is_terminal:  # piped or captured: don't squeeze the table into 80 columns
         console = Console(width=max(console.width, 140))
@@ -54,7 +56,38 @@ def print_evaluation(results: list[dict]) -> None:
     if first["unknown_labels"]:
         shown = ", ".join(f"{k} ({v})" for k, v in sorted(first["unknown_labels"].items()))
         console.print(f"[yellow]labels not in the taxonomy (excluded):[/] {shown}", highlight=False)
-    target = first["coverage"]["target_precision"]
+    console.print(_models_table(results))
+    console.print(_roles_table(results))
+    if any(m.get("review") for m in results):
+        console.print(_bands_table(results))
+    if "groups" in first:
+        console.print(_groups_table(results))
+    if first["excluded_labels"]:
+        why = "no rows" if first["min_support"] <= 1 else f"fewer than {first['min_support']} rows"
+        console.print(
+            f"[dim]excluded from macro-F1 ({why}): {', '.join(first['excluded_labels'])}[/]",
+            highlight=False,
+        )
+
+
+def _table(title: str, first_column: str, results: list[dict], extra: tuple[str, ...] = ()):  # noqa: ANN202
+    """A rich Table: a first column, right-aligned ``extra`` columns, then one per model."""
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    table.add_column(first_column)
+    for name in extra:
+        table.add_column(name, justify="right")
+    for m in results:
+        table.add_column(m["model"], justify="right")
+    return table
+
+
+def _models_table(results: list[dict]):  # noqa: ANN202 - a rich Table
+    """One row per model: n, accuracy, F1s, ECE, top-2 and the abstain threshold's coverage."""
+    from rich.table import Table
+
+    target = results[0]["coverage"]["target_precision"]
     table = Table(title="Evaluation", title_justify="left")
     table.add_column("model")
     for name in ("n", "accuracy", "macro-F1", "weighted-F1", "ECE", "top-2"):
@@ -72,98 +105,50 @@ def print_evaluation(results: list[dict]) -> None:
             f"{m['top2_accuracy']:.3f}",
             *reach,
         )
-    console.print(table)
-    roles = Table(title="F1 per role", title_justify="left")
-    roles.add_column("role")
-    roles.add_column("support", justify="right")
-    for m in results:
-        roles.add_column(m["model"], justify="right")
-    for label, v in first["per_label"].items():
-        f1s = (f"{m['per_label'][label]['f1']:.3f}" for m in results)
-        roles.add_row(label, str(v["support"]), *f1s)
-    console.print(roles)
-    if any(m.get("review") for m in results):
-        bands = Table(title="Review band: share of rows / accuracy", title_justify="left")
-        bands.add_column("band")
+    return table
+
+
+def _roles_table(results: list[dict]):  # noqa: ANN202 - a rich Table
+    """F1 per role, one column per model."""
+    table = _table("F1 per role", "role", results, ("support",))
+    for label, v in results[0]["per_label"].items():
+        table.add_row(
+            label, str(v["support"]), *(f"{m['per_label'][label]['f1']:.3f}" for m in results)
+        )
+    return table
+
+
+def _bands_table(results: list[dict]):  # noqa: ANN202 - a rich Table
+    """Share of rows and accuracy in the ``auto`` and ``review`` bands, per model."""
+    table = _table("Review band: share of rows / accuracy", "band", results)
+    for band in ("auto", "review"):
+        cells = []
         for m in results:
-            bands.add_column(m["model"], justify="right")
-        for band in ("auto", "review"):
-            cells = []
-            for m in results:
-                if not m.get("review"):
-                    cells.append("–")
-                    continue
-                b = m["review"][band]
-                acc = "–" if b["accuracy"] is None else f"{b['accuracy']:.3f}"
-                cells.append(f"{b['share']:.3f} / {acc}")
-            bands.add_row(band, *cells)
-        console.print(bands)
-    if "groups" in first:
-        groups = Table(
-            title=f"By {first['data']['group_column']}: macro-F1 / accuracy / ECE",
-            title_justify="left",
+            b = m["review"][band] if m.get("review") else None
+            acc = "–" if b is None or b["accuracy"] is None else f"{b['accuracy']:.3f}"
+            cells.append("–" if b is None else f"{b['share']:.3f} / {acc}")
+        table.add_row(band, *cells)
+    return table
+
+
+def _groups_table(results: list[dict]):  # noqa: ANN202 - a rich Table
+    """Macro-F1 / accuracy / ECE per value of ``--group-column``, per model."""
+    first = results[0]
+    title = f"By {first['data']['group_column']}: macro-F1 / accuracy / ECE"
+    table = _table(title, "group", results, ("n",))
+    for name, g in first["groups"].items():
+        cells = (
+            "{macro_f1:.3f} / {accuracy:.3f} / {ece:.3f}".format(**m["groups"][name])
+            for m in results
         )
-        groups.add_column("group")
-        groups.add_column("n", justify="right")
-        for m in results:
-            groups.add_column(m["model"], justify="right")
-        for name, g in first["groups"].items():
-            cells = (
-                "{macro_f1:.3f} / {accuracy:.3f} / {ece:.3f}".format(**m["groups"][name])
-                for m in results
-            )
-            groups.add_row(name, str(g["n"]), *cells)
-        console.print(groups)
-    if first["excluded_labels"]:
-        why = "no rows" if first["min_support"] <= 1 else f"fewer than {first['min_support']} rows"
-        console.print(
-            f"[dim]excluded from macro-F1 ({why}): {', '.join(first['excluded_labels'])}[/]",
-            highlight=False,
-        )
+        table.add_row(name, str(g["n"]), *cells)
+    return table
 
 
-def rows_progress(enabled: bool):  # noqa: ANN202 - a context manager of a progress callback
-    """A rich progress bar (rows, rows/s, ETA) as a ``progress(done, total)`` callback."""
-    import contextlib
-    import time
-
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    @contextlib.contextmanager
-    def bar():  # noqa: ANN202
-        if not enabled:
-            yield None
-            return
-        columns = (
-            TextColumn("labelling"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]}"),
-            TimeElapsedColumn(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
-        )
-        with Progress(*columns, console=err) as progress:
-            start: dict[str, float] = {}
-
-            def update(done: int, total: int | None) -> None:
-                if not start:
-                    start.update(t=time.perf_counter(), done=done)
-                    start["task"] = progress.add_task("rows", total=total, completed=done, rate="")
-                    return
-                rate = (done - start["done"]) / max(time.perf_counter() - start["t"], 1e-9)
-                progress.update(int(start["task"]), completed=done, rate=f"{rate:,.1f} rows/s")
-
-            yield update
-
-    return bar()
+def rows_progress(enabled: bool) -> AbstractContextManager[ProgressCallback | None]:
+    """The labelling bar (rows, rows/s, ETA) on the error console, as a ``progress(done, total)``
+    callback (:func:`role_classifier.progress.progress_bar` draws it)."""
+    return progress_bar(enabled, "labelling", console=err)
 
 
 def print_label_summary(s) -> None:  # noqa: ANN001 - batch.LabelSummary

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from .app import app
 from .common import DelimiterOpt, QuietOpt, TaxonomyOpt, err, fail, quiet_libraries
+
+if TYPE_CHECKING:
+    from ..training import TrainConfig
 
 
 @app.command("train")
@@ -75,31 +78,18 @@ def train_cli(
 
         role-classifier train data/samples/postings.csv --filter split=train -o models/mine
     """
-    import yaml
-
-    from .._extras import MissingExtraError, require_extra
-    from ..data import DataError, parse_filters
+    from ..data import parse_filters
     from ..modeling.model_card import model_card
-    from ..taxonomy import TaxonomyError, load_taxonomy, yaml_error_message
-    from ..training import TrainConfig, load_training_data, train
+    from ..taxonomy import load_taxonomy
+    from ..training import load_training_data, train
 
-    if output.exists() and not output.is_dir():
-        raise fail(f"--output {output} is a file; give a folder to save the model in")
-    if output.exists() and any(output.iterdir()) and not overwrite:
-        raise fail(f"{output} exists and is not empty; pass --overwrite to replace it")
+    _check_output(output, overwrite)
     config_given = config is not None
     config = config if config is not None else _default_train_config()
-    if not config.is_file():
-        raise fail(
-            f"--config {config}: no such file; give a training config YAML "
-            "(configs/train.yaml is the shipped one), or leave --config out to use it"
-        )
+    cfg = _read_config(config, seed=seed, c=c)
+    filters = parse_filters(filter_)  # a bad filter or taxonomy: the one error rule (app.py)
+    tax = load_taxonomy(taxonomy)
     try:
-        filters = parse_filters(filter_)
-        tax = load_taxonomy(taxonomy)
-        cfg = TrainConfig.from_yaml(config, seed=seed, c=c)
-        if cfg.finetune_epochs > 0 and cfg.finetune_lora_rank > 0:
-            require_extra("peft")
         labelled = load_training_data(
             data,
             tax,
@@ -111,9 +101,7 @@ def train_cli(
             delimiter=delimiter,
             on_warning=lambda msg: err.print(f"[yellow]warning:[/] {msg}", highlight=False),
         )
-    except yaml.YAMLError as exc:
-        raise fail(yaml_error_message(config, exc)) from exc
-    except (TaxonomyError, DataError, ValueError, MissingExtraError) as exc:
+    except ValueError as exc:
         raise fail(str(exc)) from exc
     say = _silent if quiet else err.print  # --quiet: warnings (above) and errors only
     if not config_given:
@@ -139,6 +127,38 @@ def train_cli(
     with quiet_libraries(quiet):  # a fine-tuned backbone: transformers' "Writing model shards"
         clf.save_pretrained(output, model_card=model_card(clf, command))
     say(f"saved to {output}")
+
+
+def _check_output(output: Path, overwrite: bool) -> None:
+    """Refuse a file, or a folder with something in it unless ``--overwrite``."""
+    if output.exists() and not output.is_dir():
+        raise fail(f"--output {output} is a file; give a folder to save the model in")
+    if output.exists() and any(output.iterdir()) and not overwrite:
+        raise fail(f"{output} exists and is not empty; pass --overwrite to replace it")
+
+
+def _read_config(config: Path, **overrides: object) -> TrainConfig:
+    """The training config from ``config`` with the CLI's overrides; a clear error if bad."""
+    import yaml
+
+    from .._extras import require_extra
+    from ..taxonomy import yaml_error_message
+    from ..training import TrainConfig
+
+    if not config.is_file():
+        raise fail(
+            f"--config {config}: no such file; give a training config YAML "
+            "(configs/train.yaml is the shipped one), or leave --config out to use it"
+        )
+    try:
+        cfg = TrainConfig.from_yaml(config, **overrides)
+    except yaml.YAMLError as exc:
+        raise fail(yaml_error_message(config, exc)) from exc
+    except ValueError as exc:
+        raise fail(str(exc)) from exc
+    if cfg.finetune_epochs > 0 and cfg.finetune_lora_rank > 0:
+        require_extra("peft")
+    return cfg
 
 
 def _silent(*_args: object, **_kwargs: object) -> None:

@@ -22,6 +22,9 @@ import argparse
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from .onnx_backend import EXPORT_SETTINGS
 
@@ -34,16 +37,46 @@ def export_int8(source: str | Path, output: str | Path, adapter: str | Path | No
     Example:
         >>> export_int8(bundled_backbone_path(), "/tmp/minilm-int8.onnx")  # doctest: +SKIP
     """
-    import numpy as np
-    import onnxruntime as ort
     import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
 
     from .torch_backend import TorchEncoder
 
     torch.manual_seed(0)
     encoder = TorchEncoder(source, adapter=adapter)
     model = encoder.model.eval()
+    feeds, expected = _probe(model)
+    output = Path(output)
+    with tempfile.TemporaryDirectory() as tmp:
+        fp32 = Path(tmp) / "model-fp32.onnx"
+        _export_fp32(model, feeds, fp32)
+        _check_fp32(fp32, feeds, expected)
+        partial = output.with_name(output.name + f".{os.getpid()}.tmp")
+        _quantise(fp32, Path(tmp) / "model-int8.onnx", partial)
+    os.replace(partial, output)
+
+
+def _probe(model: Any) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Two windows, one padded (so the check covers the attention mask), and torch's output."""
+    import torch
+
+    ids = torch.tensor([[101, 2023, 2003, 1037, 3231, 102], [101, 3231, 102, 0, 0, 0]])
+    ids = ids.clamp(max=model.config.vocab_size - 1)
+    mask = (torch.arange(6)[None, :] < torch.tensor([[6], [3]])).long()
+    types = torch.zeros_like(ids)
+    with torch.inference_mode():  # before exporting: the export leaves this model changed
+        expected = model(input_ids=ids, attention_mask=mask, token_type_ids=types)
+        expected = expected.last_hidden_state.numpy().copy()
+    feeds = {
+        "input_ids": ids.numpy(),
+        "attention_mask": mask.numpy(),
+        "token_type_ids": types.numpy(),
+    }
+    return feeds, expected
+
+
+def _export_fp32(model: Any, feeds: dict[str, np.ndarray], path: Path) -> None:
+    """The fp32 ONNX graph of ``model`` (inputs by name, batch and sequence dynamic)."""
+    import torch
 
     class _Keywords(torch.nn.Module):
         """Calls the model by keyword: its positional order is not the ONNX input order."""
@@ -63,63 +96,52 @@ def export_int8(source: str | Path, output: str | Path, adapter: str | Path | No
             )
             return out.last_hidden_state
 
-    # Two windows, one padded, so the check below covers the attention mask.
-    ids = torch.tensor([[101, 2023, 2003, 1037, 3231, 102], [101, 3231, 102, 0, 0, 0]])
-    ids = ids.clamp(max=model.config.vocab_size - 1)
-    mask = (torch.arange(6)[None, :] < torch.tensor([[6], [3]])).long()
-    types = torch.zeros_like(ids)
-    with torch.inference_mode():  # before exporting: the export leaves this model changed
-        expected = model(input_ids=ids, attention_mask=mask, token_type_ids=types)
-        expected = expected.last_hidden_state.numpy().copy()
-    output = Path(output)
-    with tempfile.TemporaryDirectory() as tmp:
-        fp32 = Path(tmp) / "model-fp32.onnx"
-        with torch.inference_mode():
-            torch.onnx.export(
-                _Keywords(model),
-                (ids, mask, types),
-                str(fp32),
-                input_names=["input_ids", "attention_mask", "token_type_ids"],
-                output_names=["last_hidden_state"],
-                dynamic_axes={
-                    "input_ids": {0: "batch", 1: "sequence"},
-                    "attention_mask": {0: "batch", 1: "sequence"},
-                    "token_type_ids": {0: "batch", 1: "sequence"},
-                    "last_hidden_state": {0: "batch", 1: "sequence"},
-                },
-                opset_version=EXPORT_SETTINGS["opset"],
-                do_constant_folding=True,
-                # The TorchScript exporter, kept on purpose. torch 2.13 warns that it is legacy and
-                # defaults to dynamo=True (torch.export), which works on this model (passes the
-                # check below, deterministic, as close to fp32 torch: cosine 0.9929 vs 0.9929 on
-                # average over 195 windows of 40 sample ads), but its graph quantises to another
-                # int8 file whose embeddings differ from this one's (cosine 0.9992 on average,
-                # 0.995 lowest, up to 0.018 per component): the shipped default head was fitted
-                # on this file's embeddings, and the shipped file and every cached build must
-                # stay these bytes. Moving means rebuilding the assets and refitting the head
-                # together (and bumping EXPORT_SETTINGS).
-                dynamo=False,
-            )
-        feeds = {
-            "input_ids": ids.numpy(),
-            "attention_mask": mask.numpy(),
-            "token_type_ids": types.numpy(),
-        }
-        got = ort.InferenceSession(str(fp32), providers=["CPUExecutionProvider"]).run(None, feeds)[
-            0
-        ]
-        real = mask.numpy().astype(bool)
-        err = float(np.abs(got[real] - expected[real]).max())
-        if err > 1e-3:
-            raise RuntimeError(f"the fp32 ONNX export differs from torch by {err:.2e}")
-        int8 = Path(tmp) / "model-int8.onnx"
-        quantize_dynamic(str(fp32), str(int8), per_channel=True, weight_type=QuantType.QInt8)
-        partial = output.with_name(output.name + f".{os.getpid()}.tmp")
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
-        options.optimized_model_filepath = str(partial)
-        ort.InferenceSession(str(int8), options, providers=["CPUExecutionProvider"])
-    os.replace(partial, output)
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    axes = {0: "batch", 1: "sequence"}
+    with torch.inference_mode():
+        torch.onnx.export(
+            _Keywords(model),
+            tuple(torch.from_numpy(feeds[name]) for name in names),
+            str(path),
+            input_names=names,
+            output_names=["last_hidden_state"],
+            dynamic_axes={name: axes for name in [*names, "last_hidden_state"]},
+            opset_version=EXPORT_SETTINGS["opset"],
+            do_constant_folding=True,
+            # The TorchScript exporter, kept on purpose. torch 2.13 warns that it is legacy and
+            # defaults to dynamo=True (torch.export), which works on this model (passes the
+            # check below, deterministic, as close to fp32 torch: cosine 0.9929 vs 0.9929 on
+            # average over 195 windows of 40 sample ads), but its graph quantises to another
+            # int8 file whose embeddings differ from this one's (cosine 0.9992 on average,
+            # 0.995 lowest, up to 0.018 per component): the shipped default head was fitted
+            # on this file's embeddings, and the shipped file and every cached build must
+            # stay these bytes. Moving means rebuilding the assets and refitting the head
+            # together (and bumping EXPORT_SETTINGS).
+            dynamo=False,
+        )
+
+
+def _check_fp32(path: Path, feeds: dict[str, np.ndarray], expected: np.ndarray) -> None:
+    """Raise if ONNX Runtime's output of the fp32 file differs from torch's on real tokens."""
+    import onnxruntime as ort
+
+    got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, feeds)[0]
+    real = feeds["attention_mask"].astype(bool)
+    err = float(np.abs(got[real] - expected[real]).max())
+    if err > 1e-3:
+        raise RuntimeError(f"the fp32 ONNX export differs from torch by {err:.2e}")
+
+
+def _quantise(fp32: Path, int8: Path, output: Path) -> None:
+    """Dynamic int8 quantisation (per channel), then ONNX Runtime's extended graph fusions."""
+    import onnxruntime as ort
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(str(fp32), str(int8), per_channel=True, weight_type=QuantType.QInt8)
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+    options.optimized_model_filepath = str(output)
+    ort.InferenceSession(str(int8), options, providers=["CPUExecutionProvider"])
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -2,7 +2,8 @@
 
 ``options`` (:class:`LabelOptions`, the one options object, and the output columns), ``rows``
 (the one per-row path of every engine), ``checkpoint`` (OUTPUT.partial and resume), ``summary``
-(:class:`LabelSummary`), ``local`` (:func:`label_csv`, this process, streaming) and ``ray``
+(:class:`LabelSummary`), ``local`` (:func:`label_csv`, this process, streaming), ``frame``
+(:func:`label_dataframe`, a pandas DataFrame in memory) and ``ray``
 (:func:`~.ray.label_dataset` and :class:`~.ray.RoleLabeller`, imported only when asked for).
 """
 
@@ -19,6 +20,7 @@ from .errors import (
     ResumeError,
     RowCountError,
 )
+from .frame import label_dataframe
 from .local import ProgressCallback, count_records, label_csv
 from .options import SCORE_PREFIX, LabelOptions, output_columns
 from .rows import label_records
@@ -41,6 +43,7 @@ __all__ = [
     "check_paths",
     "count_records",
     "label_csv",
+    "label_dataframe",
     "label_records",
     "output_columns",
 ]

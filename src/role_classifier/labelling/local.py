@@ -19,6 +19,7 @@ from typing import Any
 
 from .. import csvio, readers
 from ..modeling.model import RoleClassifier
+from ..progress import ProgressCallback
 from ..threads import thread_limits
 from .checkpoint import Checkpoint, check_paths, model_fingerprint
 from .errors import InputFormatError, ResumeError
@@ -27,10 +28,6 @@ from .rows import Labeller, chunks
 from .summary import LabelSummary, min_confidence_note
 
 __all__ = ["ModelSpec", "ProgressCallback", "count_records", "label_csv", "resolve_model"]
-
-ProgressCallback = Callable[[int, "int | None"], None]
-"""Called as ``progress(rows_done, total_rows)`` at the start and after every saved chunk.
-``total_rows`` is None when unknown (standard input)."""
 
 ModelSpec = str | Path | RoleClassifier | Callable[[], RoleClassifier]
 

@@ -135,7 +135,7 @@ class RoleLabeller:
         """Label one batch; returns it with the output columns appended."""
         opts = self.options
         names = [opts.text_column] + ([opts.title_column] if opts.title_column else [])
-        cells = [[_cell(v) for v in _column_values(batch, name)] for name in names]
+        cells = [_column_values(batch, name) for name in names]  # text_problem judges each
         with thread_limits(self.workers):
             values = label_records(self.clf, list(zip(*cells)), names, opts)
         arrays = output_arrays(self.columns, values, self.output_format)
@@ -181,14 +181,6 @@ def _batch_names(batch: Any) -> list[str]:
     if hasattr(batch, "column_names"):
         return list(batch.column_names)
     return [str(c) for c in (batch.columns if hasattr(batch, "columns") else batch.keys())]
-
-
-def _cell(value: Any) -> Any:
-    """A text or title cell as the local engine would see it: missing (null, NaN) is empty;
-    a value that is not text is kept, so :func:`.rows.prepare` makes it an error row."""
-    if value is None or (isinstance(value, float) and value != value):
-        return ""
-    return value
 
 
 def _append(batch: Any, names: list[str], arrays: list) -> Any:

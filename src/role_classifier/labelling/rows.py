@@ -18,7 +18,8 @@ import numpy as np
 from .. import csvio
 from ..modeling.head import abstain
 from ..modeling.model import RoleClassifier
-from ..text import Posting, clean_text, language_warning, posting_text
+from ..progress import ProgressCallback
+from ..text import Posting, clean_text, is_missing, language_warning, text_problem
 from .options import LabelOptions, check_header
 
 __all__ = ["Labeller", "Row", "chunks", "label_records", "prepare"]
@@ -49,13 +50,14 @@ def prepare(
     title_idx: int | None,
     error: str | None = None,
 ) -> Row:
-    """A record's cells as a :class:`Row`: unreadable (``error``), ragged, blank or empty
-    records become errors, and so does a text or title cell that is not text (a number, a list:
-    JSON lines, Parquet, Excel); None there is an empty cell.
+    """A record's cells as a :class:`Row`: unreadable (``error``: a JSON line that is not an
+    object), ragged, blank or empty records become errors, and so do cells that are not text
+    (:func:`.text.text_problem`: None or a DataFrame's NaN is an empty cell, a number or a list
+    from JSON lines, Parquet or Excel an error).
 
     Example:
         >>> prepare(["1", 42], [], 2, 1, None).error
-        'the text cell is a number, not text: 42'
+        'text is not a string (int)'
     """
     warnings = list(notes)
     warning = "; ".join(warnings) or None
@@ -69,45 +71,18 @@ def prepare(
         return Row(padded, error=record.ragged_message(), warning=warning)
     description = cells[text_idx]
     title = cells[title_idx] if title_idx is not None else None
-    problem = _not_text(description, "text") or _not_text(title, "title")
+    problem = text_problem(description, title)
     if problem is not None:
         return Row(cells, error=problem, warning=warning)
-    description = description or ""
-    has_text = bool(clean_text(description))
-    if has_text or (title is not None and posting_text(title, None)):
-        if not has_text:
-            warnings.append("empty text; classified from the title alone")
-        elif language := language_warning(description):  # the model reads English
-            warnings.append(language)
-        return Row(
-            cells,
-            Posting(description=description, title=title),
-            warning="; ".join(warnings) or None,
-        )
-    row = Row(cells, warning=warning)
-    if description.strip() or (title or "").strip():
-        row.error = "no text left after removing HTML and whitespace"
-    else:
-        row.error = "empty text"
-    return row
-
-
-def _not_text(value: Any, what: str) -> str | None:
-    """Why a text or title cell cannot be read as text (None when it can: text or empty)."""
-    if value is None or isinstance(value, str):
-        return None
-    kind = (
-        "a boolean"
-        if isinstance(value, bool)
-        else "a number"
-        if isinstance(value, (int, float))
-        else "a list"
-        if isinstance(value, (list, tuple))
-        else "an object"
-        if isinstance(value, dict)
-        else f"a {type(value).__name__}"
+    description = "" if is_missing(description) else description
+    title = None if is_missing(title) else title
+    if not clean_text(description):
+        warnings.append("empty text; classified from the title alone")
+    elif language := language_warning(description):  # the model reads English
+        warnings.append(language)
+    return Row(
+        cells, Posting(description=description, title=title), warning="; ".join(warnings) or None
     )
-    return f"the {what} cell is {kind}, not text: {csvio.cell_text(value)}"
 
 
 def chunks(
@@ -231,22 +206,27 @@ def output_values(row: Row, options: LabelOptions, labels: Sequence[str]) -> lis
 def label_records(
     clf: RoleClassifier,
     records: Sequence[Sequence[Any]],
-    header: Sequence[str],
+    header: Sequence[Any],
     options: LabelOptions | None = None,
+    *,
+    progress: ProgressCallback | None = None,
     **fields: Any,
 ) -> list[list[Any]]:
     """The output values a job appends to each record, for records already read.
 
-    The same per-row path as :func:`.local.label_csv` (checks, one batched pass, retry one by
-    one, error and warning text), for other engines (:mod:`.ray`, DataFrames) to reuse.
+    The same per-row path as :func:`.local.label_csv` (checks, batched passes of
+    ``batch_size`` rows, retry one by one, error and warning text), for other engines
+    (:mod:`.ray`, :func:`.frame.label_dataframe`) to reuse.
 
     Args:
         clf: the classifier.
         records: rows of cells in ``header`` order (more or fewer cells, or a text cell that
-            is not text: an error row; None is an empty cell).
+            is not text: an error row); cells are strings from a CSV, or any values from JSON
+            lines, Parquet, Excel or a DataFrame (see :func:`prepare`).
         header: the column names.
         options: the job's options (its ``filters`` are not applied here), or its fields as
             keywords (``text_column="description"``, ...).
+        progress: ``progress(rows_done, total_rows)`` at the start and after every batch.
 
     Returns:
         one list per record, in :meth:`LabelOptions.columns` order; floats unrounded, None where
@@ -263,5 +243,13 @@ def label_records(
     options = options if options is not None else LabelOptions(**fields)
     header = list(header)
     text_idx, title_idx = check_header(header, options.replace(filters={}))
-    rows = [prepare(list(cells), [], len(header), text_idx, title_idx) for cells in records]
-    return Labeller(clf, options).values(rows)
+    labeller, out, step = Labeller(clf, options), [], options.batch_size
+    if progress is not None:
+        progress(0, len(records))
+    for start in range(0, len(records), step):
+        chunk = records[start : start + step]
+        rows = [prepare(list(cells), [], len(header), text_idx, title_idx) for cells in chunk]
+        out.extend(labeller.values(rows))
+        if progress is not None:
+            progress(len(out), len(records))
+    return out

@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, overload
@@ -32,8 +32,9 @@ from typing import Any, overload
 import numpy as np
 
 from ..encoders import Encoder, Windows, make_encoder
+from ..progress import progress_bar
 from ..taxonomy import Taxonomy, load_taxonomy
-from ..text import EmptyTextError, Posting, clean_text
+from ..text import EmptyTextError, InvalidTextError, Posting, clean_text, is_missing, text_problem
 from .features import ZERO_SHOT_WEIGHTS, FeatureLayout
 from .head import abstain, review_band
 from .held_out import HELD_OUT_NAME, HeldOut
@@ -152,6 +153,10 @@ class Encoded:
 
 
 PostingLike = str | Posting
+Texts = PostingLike | Iterable[PostingLike]
+"""One posting, or many: a list, tuple, numpy array, pandas Series or any iterable."""
+Titles = Iterable[Any] | None
+"""One title per text (strings; None or NaN for none), matched by position."""
 
 
 class RoleClassifier:
@@ -263,28 +268,32 @@ class RoleClassifier:
 
     # -- encoding ---------------------------------------------------------------------------
     def encode(
-        self, postings: Sequence[Posting], show_progress: bool = False, chunk: int = 64
+        self,
+        postings: Sequence[Posting],
+        show_progress: bool = False,
+        chunk: int = 64,
+        *,
+        transient: bool = True,
     ) -> list[Encoded]:
         """Embed titles and description windows of many postings in few batched passes.
 
         Args:
-            show_progress: a progress bar with ETA on standard error, ``chunk`` postings a step.
+            show_progress: a progress bar with ETA on standard error, ``chunk`` postings a step
+                (:func:`role_classifier.progress.progress_bar`).
+            transient: remove the bar when done (False: it stays, as in a notebook).
 
         Raises:
             EmptyTextError: a posting with neither title nor description text.
         """
         if not show_progress:
             return self._encode(postings)
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
         out: list[Encoded] = []
-        columns = ("encoding", BarColumn(), MofNCompleteColumn(), "eta", TimeRemainingColumn())
-        with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-            task = bar.add_task("encoding", total=len(postings))
+        with progress_bar(True, "encoding", transient=transient) as update:
+            assert update is not None
+            update(0, len(postings))
             for start in range(0, len(postings), chunk):
                 out.extend(self._encode(postings[start : start + chunk]))
-                bar.update(task, completed=len(out))
+                update(len(out), len(postings))
         return out
 
     def _encode(self, postings: Sequence[Posting]) -> list[Encoded]:
@@ -480,56 +489,81 @@ class RoleClassifier:
     # -- public API -------------------------------------------------------------------------
     def predict_proba(
         self,
-        texts: PostingLike | Sequence[PostingLike],
-        titles: Sequence[str | None] | None = None,
+        texts: Texts,
+        titles: Titles = None,
         *,
         title: str | None = None,
+        progress: bool = False,
     ) -> np.ndarray:
         """Probabilities over :attr:`labels`, one row per posting (rows sum to 1).
 
         Args:
-            texts: one description / :class:`Posting`, or a list of them.
-            titles: optional titles, one per text (ignored for Posting inputs).
+            texts: one description / :class:`Posting`, or many: a list, a numpy array, a
+                pandas Series (``df["description"]``) or any iterable of them.
+            titles: optional titles, one per text, matched by position (ignored for Posting
+                inputs); None, NaN or empty is no title.
             title: the title of a single posting (``texts`` one string).
+            progress: a progress bar on standard error (or in the notebook) while encoding.
+
+        Raises:
+            InvalidTextError: some texts are missing (None, NaN), not strings, or have no text
+                after cleaning (and no title with some); it names every one, by index label for a
+                Series. :func:`role_classifier.labelling.label_dataframe` gives them per-row
+                errors instead.
 
         Example:
             >>> clf.predict_proba("Run our model serving on KServe.").shape  # doctest: +SKIP
             (1, 8)
         """
         postings = _as_postings(texts, titles, title)
-        return self.proba_from_encoded(self.encode(postings))
+        encoded = self.encode(postings, show_progress=progress, transient=False)
+        return self.proba_from_encoded(encoded)
 
     @overload
     def predict(
-        self, texts: PostingLike, titles: None = None, *, title: str | None = None
+        self,
+        texts: PostingLike,
+        titles: None = None,
+        *,
+        title: str | None = None,
+        progress: bool = False,
     ) -> str: ...
     @overload
     def predict(
-        self, texts: Sequence[PostingLike], titles: Sequence[str | None] | None = None
+        self, texts: Iterable[PostingLike], titles: Titles = None, *, progress: bool = False
     ) -> list[str]: ...
-    def predict(self, texts, titles=None, *, title=None):  # type: ignore[no-untyped-def]
+    def predict(self, texts, titles=None, *, title=None, progress=False):  # type: ignore[no-untyped-def]
         """The label of each posting; a single input gives a single label.
+
+        Takes what :meth:`predict_proba` takes (a list, a pandas Series, ``progress=True``) and
+        raises what it raises.
 
         Example:
             >>> clf.predict("Own the MLflow model registry and KServe rollouts.")  # doctest: +SKIP
             'MLOps Engineer'
             >>> clf.predict("You will own our serving stack.", title="MLOps Engineer")  # doctest: +SKIP
             'MLOps Engineer'
+            >>> clf.predict(df["description"], titles=df["title"], progress=True)  # doctest: +SKIP
+            ['AI Engineer', 'Other', ...]
         """
-        proba = self.predict_proba(texts, titles, title=title)
+        proba = self.predict_proba(texts, titles, title=title, progress=progress)
         labels = [self.labels[i] for i in self.decide(proba)]
         return labels[0] if isinstance(texts, (str, Posting)) else labels
 
     def classify(
         self,
-        texts: PostingLike | Sequence[PostingLike],
-        titles: Sequence[str | None] | None = None,
+        texts: Texts,
+        titles: Titles = None,
         top_k: int = 3,
         evidence: int = 3,
         *,
         title: str | None = None,
+        progress: bool = False,
     ) -> Prediction | list[Prediction]:
         """Full answers: label, confidence, runner-ups and the sentences behind the decision.
+
+        Takes what :meth:`predict_proba` takes (a list, a pandas Series, ``progress=True``: the
+        bar follows encoding) and raises what it raises.
 
         Args:
             top_k: runner-up roles listed after the label.
@@ -542,7 +576,7 @@ class RoleClassifier:
         """
         single = isinstance(texts, (str, Posting))
         postings = _as_postings(texts, titles, title)
-        encoded = self.encode(postings)
+        encoded = self.encode(postings, show_progress=progress, transient=False)
         proba = self.proba_from_encoded(encoded)
         idx = self.decide(proba)
         quotes = self.evidence(encoded, idx, proba, evidence) if evidence else [[]] * len(idx)
@@ -723,23 +757,52 @@ def _words(text: str) -> str:
     return " ".join(_NON_WORD.sub(" ", text.lower()).split())
 
 
-def _as_postings(
-    texts: PostingLike | Sequence[PostingLike],
-    titles: Sequence[str | None] | None,
-    title: str | None = None,
-) -> list[Posting]:
+def _as_postings(texts: Texts, titles: Titles, title: str | None = None) -> list[Posting]:
+    """The postings of one call, every one checked by :func:`.text.text_problem` first.
+
+    Raises:
+        InvalidTextError: naming every bad posting (by index label for a pandas Series).
+        EmptyTextError: a single posting that cannot be classified.
+        ValueError: ``title=`` with a list, or as many titles as texts.
+        TypeError: a DataFrame or a mapping where texts belong.
+    """
     if title is not None:
         if not isinstance(texts, str) or titles is not None:
             raise ValueError("title= is for one posting given as a string; use titles= for a list")
         titles = [title]
-    items = [texts] if isinstance(texts, (str, Posting)) else list(texts)
-    if titles is not None and len(titles) != len(items):
-        raise ValueError(f"got {len(items)} texts but {len(titles)} titles")
-    out = []
-    for i, item in enumerate(items):
+    if hasattr(texts, "columns") or isinstance(texts, dict):
+        raise TypeError(
+            "texts must be one posting or a column of them (df['description']), not a table; "
+            "label_dataframe(df) labels a whole DataFrame"
+        )
+    single = isinstance(texts, (str, Posting))
+    items = [texts] if single else list(texts)  # type: ignore[arg-type]
+    heads = [None] * len(items) if titles is None else list(titles)
+    if len(heads) != len(items):
+        raise ValueError(f"got {len(items)} texts but {len(heads)} titles")
+    names, where = _positions(texts, len(items))
+    out, problems = [], []
+    for name, item, head in zip(names, items, heads):
         if isinstance(item, Posting):
-            out.append(item)
-        else:
-            title = titles[i] if titles is not None else None
-            out.append(Posting(description=item, title=title))
+            item, head = item.description, item.title
+        problem = text_problem(item, head)
+        if problem is not None:
+            problems.append((name, problem))
+        elif not problems:
+            out.append(
+                Posting("" if is_missing(item) else item, None if is_missing(head) else head)
+            )
+    if problems and single:
+        raise EmptyTextError(f"the posting cannot be classified: {problems[0][1]}")
+    if problems:
+        raise InvalidTextError(problems, len(items), where)
     return out
+
+
+def _positions(texts: object, n: int) -> tuple[list[Any], str]:
+    """What each posting is called in an error: its pandas Series index label (duck-typed:
+    pandas is not imported), or its position."""
+    index = getattr(texts, "index", None)  # a list's or a string's .index is a method
+    if index is not None and not callable(index) and len(index) == n:
+        return list(index), "index"
+    return list(range(n)), "position"
