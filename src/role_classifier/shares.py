@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -465,6 +465,14 @@ def read_scores(
         ) from None
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
+    frame = _read_columns(path, fmt, pick)
+    return _scores_as_numbers(frame, prefix)
+
+
+def _read_columns(path: Path, fmt: str, pick: Callable[[Sequence[str]], list[str]]) -> pd.DataFrame:
+    """The columns ``pick`` chooses from the file's header, read in format ``fmt``."""
+    import pandas as pd
+
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
@@ -494,7 +502,7 @@ def read_scores(
             keep_default_na=False,  # a country 'NA' is a country; empty cells are ''
             encoding_errors="replace",
         )[keep]
-    return _scores_as_numbers(frame, prefix)
+    return frame
 
 
 def _scores_as_numbers(frame: pd.DataFrame, prefix: str) -> pd.DataFrame:
