@@ -56,6 +56,9 @@ def _summary(clf: RoleClassifier) -> list[str]:
         "each role against `taxonomy`). Load it with "
         "`RoleClassifier.from_pretrained(path)` or `role-classifier classify --model path`.",
         "",
+        "The model reads English job postings: text in another language is classified, with a "
+        "warning, and the figures below do not apply to it.",
+        "",
         f"- labels: {', '.join(clf.labels)}",
         f"- backbone: {clf.config.backbone}"
         + (" + LoRA adapter" if clf.config.adapter else "")
