@@ -904,7 +904,7 @@ def _format_panel(ax: Any, plan: _Plan, key: Any, part: pd.DataFrame) -> None:
 
     single, other_label = plan.single, plan.other_label
     share_axis = ax.xaxis if single else ax.yaxis
-    share_axis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    share_axis.set_major_formatter(PercentFormatter(1.0, decimals=None))  # 0.5% steps: 0.5%
     (ax.set_xlim if single else ax.set_ylim)(0, min(1.0, max(plan.top, 0.01) * 1.12))
     ax.grid(axis="x" if single else "y", alpha=0.3)
     ax.spines[["top", "right"]].set_visible(False)
