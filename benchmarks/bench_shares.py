@@ -1,7 +1,9 @@
 """Which share estimator should be the default? Accuracy per source, and interval coverage.
 
 Run from the repository root with a model folder that holds ``held_out.safetensors`` (a model
-trained by this version; the shipped default does not have one yet):
+trained by this version; the shipped default has one):
+
+    .venv/bin/python benchmarks/bench_shares.py --model src/role_classifier/default_model
 
     role-classifier train data/samples/postings.csv ../shared/data/real-postings/postings.csv \\
         --filter split=train --output /tmp/shares-model --overwrite            # ~2 min
