@@ -32,6 +32,7 @@ __all__ = [
     "posting_text",
     "split_sentences",
     "split_title",
+    "text_check",
     "text_problem",
 ]
 
@@ -259,16 +260,29 @@ def text_problem(description: object, title: object = None) -> str | None:
         >>> text_problem(None), text_problem("<p> </p>"), text_problem(42)
         ('empty text', 'no text left after removing HTML and whitespace', 'text is not a string (int)')
     """
+    return text_check(description, title)[0]
+
+
+def text_check(description: object, title: object = None) -> tuple[str | None, bool]:
+    """:func:`text_problem`, and whether the description itself has text after cleaning (False:
+    a posting classified from its title alone), cleaning each cell at most once.
+
+    Example:
+        >>> text_check("Train models."), text_check("", "ML Engineer")
+        ((None, True), (None, False))
+    """
     for what, value in (("text", description), ("title", title)):
         if not is_missing(value) and not isinstance(value, str):
-            return f"{what} is not a string ({type(value).__name__})"
+            return f"{what} is not a string ({type(value).__name__})", False
     body = "" if is_missing(description) else str(description)
     head = "" if is_missing(title) else str(title)
-    if clean_text(body) or clean_text(head):
-        return None
+    if clean_text(body):
+        return None, True
+    if clean_text(head):
+        return None, False
     if body.strip() or head.strip():
-        return "no text left after removing HTML and whitespace"
-    return "empty text"
+        return "no text left after removing HTML and whitespace", False
+    return "empty text", False
 
 
 @dataclass(frozen=True)

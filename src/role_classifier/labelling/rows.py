@@ -19,7 +19,7 @@ from .. import csvio
 from ..modeling.head import abstain
 from ..modeling.model import RoleClassifier
 from ..progress import ProgressCallback
-from ..text import Posting, clean_text, is_missing, language_warning, text_problem
+from ..text import Posting, is_missing, language_warning, text_check
 from .options import LabelOptions, check_header
 
 __all__ = ["Labeller", "Row", "chunks", "label_records", "prepare"]
@@ -71,12 +71,12 @@ def prepare(
         return Row(padded, error=record.ragged_message(), warning=warning)
     description = cells[text_idx]
     title = cells[title_idx] if title_idx is not None else None
-    problem = text_problem(description, title)
+    problem, has_description = text_check(description, title)  # each cell cleaned once
     if problem is not None:
         return Row(cells, error=problem, warning=warning)
     description = "" if is_missing(description) else description
     title = None if is_missing(title) else title
-    if not clean_text(description):
+    if not has_description:
         warnings.append("empty text; classified from the title alone")
     elif language := language_warning(description):  # the model reads English
         warnings.append(language)
