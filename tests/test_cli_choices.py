@@ -11,7 +11,14 @@ from typer.testing import CliRunner
 
 import role_classifier.cli.common as common
 from role_classifier.cli import app
-from role_classifier.cli.common import Backend, Engine, OutputFormat, Period, ShareMethod
+from role_classifier.cli.common import (
+    Backend,
+    Engine,
+    OutputFormat,
+    Period,
+    ShareInterval,
+    ShareMethod,
+)
 from role_classifier.errors import UserError
 
 runner = CliRunner()
@@ -23,6 +30,7 @@ CHOICES = [
     (["label-csv", "in.csv", "out.csv", "--text-column", "t"], "--engine", Engine),
     (["shares", "labelled.csv"], "--method", ShareMethod),
     (["shares", "labelled.csv"], "--period", Period),
+    (["shares", "labelled.csv"], "--interval", ShareInterval),
 ]
 IDS = [f"{args[0]} {option}" for args, option, _ in CHOICES]
 
@@ -44,6 +52,7 @@ def test_the_choices_are_the_librarys() -> None:
     assert values(OutputFormat) == csvio.FORMATS
     assert values(ShareMethod) == shares.METHODS
     assert values(Period) == tuple(shares.PERIODS)
+    assert values(ShareInterval) == shares.INTERVALS
     assert values(Engine) == ("local", "ray")
     assert all(
         isinstance(m, str) for c in (Backend, Engine, OutputFormat, Period, ShareMethod) for m in c

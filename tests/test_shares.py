@@ -108,6 +108,41 @@ def test_intervals_cover(held: HeldOut, method: str) -> None:
     assert np.mean(hits) >= 0.8
 
 
+def test_shift_interval_spans_counting_and_em(held: HeldOut) -> None:
+    """Under a prior shift cc's sampling interval misses (it keeps the training mix's errors);
+    the shift interval is the hull of cc's and em's, so it holds the truth and contains both."""
+    proba, truth = feed(2000, SHIFTED, seed=5)
+    share, low, high = bootstrap_shares(proba, "cc", held, n_boot=80, seed=1)
+    assert not ((low <= truth) & (truth <= high)).all()
+    s_share, s_low, s_high = bootstrap_shares(
+        proba, "cc", held, n_boot=80, seed=1, interval="shift"
+    )
+    np.testing.assert_array_equal(s_share, share)  # the point estimate is the method's
+    _, em_low, em_high = bootstrap_shares(proba, "em", held, n_boot=80, seed=1)
+    np.testing.assert_allclose(s_low, np.minimum(low, em_low))
+    np.testing.assert_allclose(s_high, np.maximum(high, em_high))
+    assert ((s_low <= truth + 1e-9) & (truth - 1e-9 <= s_high)).all()
+
+
+def test_shift_interval_needs_held_out_and_a_known_name(held: HeldOut) -> None:
+    proba, _ = feed(100, SHIFTED, seed=6)
+    with pytest.raises(SharesInputError, match="held-out"):
+        bootstrap_shares(proba, "cc", None, interval="shift")
+    with pytest.raises(SharesInputError, match="unknown interval 'wide'"):
+        bootstrap_shares(proba, "cc", held, interval="wide")
+    with pytest.raises(SharesInputError, match="unknown interval 'wide'"):
+        estimate_shares(frame(proba), held_out=held, interval="wide")
+
+
+def test_estimate_names_its_interval(held: HeldOut) -> None:
+    proba, _ = feed(200, SHIFTED, seed=8)
+    df = estimate_shares(frame(proba), held_out=held, n_boot=20)
+    assert df.attrs["interval"] == "shift" and set(df["interval"]) == {"shift"}
+    plain = estimate_shares(frame(proba), held_out=held, n_boot=20, interval="sampling")
+    assert set(plain["interval"]) == {"sampling"}
+    assert (df["high"] - df["low"] >= plain["high"] - plain["low"] - 1e-12).all()
+
+
 def test_bootstrap_is_seeded_and_ordered(held: HeldOut) -> None:
     proba, _ = feed(300, SHIFTED, seed=4)
     a = bootstrap_shares(proba, "em", held, n_boot=50, seed=7)
@@ -146,7 +181,7 @@ def test_groups_periods_and_counts(held: HeldOut) -> None:
     assert out.attrs["error_rows"] == 3 and out.attrs["undated_rows"] == 3
     assert out.attrs["used_rows"] == 597 and out.attrs["rows"] == 600
     assert list(out.columns) == [
-        "board", "period", "role", "share", "low", "high", "n", "method", "note",
+        "board", "period", "role", "share", "low", "high", "n", "method", "interval", "note",
     ]  # fmt: skip
     assert set(out["period"]) == {"2024-01", "2024-02", "2024-03", "undated"}
     assert out.groupby(["board", "period"])["n"].first().sum() == 597

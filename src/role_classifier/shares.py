@@ -24,8 +24,11 @@ postings differ from the training postings in more than their role mix, and plai
 the most accurate; the corrections win when only the mix differs. See :data:`DEFAULT_METHOD`.
 
 Intervals are percentile bootstrap intervals that resample the postings of the group and (for
-the methods that use them) the held-out rows. Those of ``cc`` and ``pcc`` carry the sampling
-error only, not the classifier's: on a large feed they are narrow around a biased share. Everything is numpy; one code path computes a point
+the methods that use them) the held-out rows. Alone (``interval="sampling"``) those of ``cc``
+and ``pcc`` carry the sampling error only, not the classifier's: on a large feed they are
+narrow around a biased share. The default, ``interval="shift"``, widens them to the hull of
+``cc``'s and ``em``'s intervals: the shares if the model errs on the feed as it did in training,
+and the shares if only the role mix moved (see :data:`INTERVALS`). Everything is numpy; one code path computes a point
 estimate (one replicate with unit weights) and the bootstrap (B replicates with resampling
 weights), so 100,000 postings x 8 roles take seconds.
 
@@ -61,6 +64,8 @@ __all__ = [
     "HELD_OUT_NAME",
     "METHODS",
     "DEFAULT_METHOD",
+    "DEFAULT_INTERVAL",
+    "INTERVALS",
     "SCORE_PREFIX",
     "HeldOut",
     "SharesInputError",
@@ -83,6 +88,18 @@ METHODS = ("cc", "pcc", "acc", "pacc", "em")
 # training ones (dataset shift), which no prior-shift correction fixes; em and pacc win only when
 # a feed differs from the training data in its role mix alone (the benchmark's --control).
 DEFAULT_METHOD = "cc"
+INTERVALS = ("shift", "sampling")
+"""``sampling``: the bootstrap of the method alone (postings, and the held-out rows where the
+method uses them); it carries the sampling error, not the classifier's. ``shift``: the hull of
+that interval and those of ``cc`` and ``em``. A feed can differ from the training data in its
+role mix only (prior shift: ``em`` is right, ``cc`` is biased towards the training mix) or in
+how its postings read (``cc``'s errors may then cancel as they did in training, and ``em`` is
+the one misled); the data cannot tell which, so the interval spans both readings, each with its
+sampling error (bounds under two identifying assumptions, in the manner of partial
+identification). Measured by ``benchmarks/bench_shares.py`` (see :data:`DEFAULT_INTERVAL`)."""
+# benchmarks/bench_shares.py on the v6 default: nominal 90% intervals of 100-500 shifted test
+# postings; see the README's Role shares section for the table
+DEFAULT_INTERVAL = "shift"
 MIN_GROUP = 30
 """groups (and periods) with fewer postings get a note: their share is given but marked."""
 N_BOOT = 300
@@ -162,28 +179,49 @@ def bootstrap_shares(
     confidence: float = 0.9,
     n_boot: int = N_BOOT,
     seed: int | Sequence[int] = 0,
+    interval: str = "sampling",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A method's shares with percentile bootstrap intervals.
 
     Each replicate resamples the postings with replacement and, for ``acc``, ``pacc`` and
     ``em``, the held-out rows too (within each view), so the intervals carry the uncertainty
-    of the correction as well as that of the sample.
+    of the correction as well as that of the sample. With ``interval="shift"`` the interval
+    also spans the two readings of how a feed differs from the training data (see
+    :data:`INTERVALS`): it is the hull of the method's, ``cc``'s and ``em``'s intervals.
 
     Args:
         proba: (n, k) calibrated probabilities of the postings.
         method: one of :data:`METHODS`.
-        held_out: the model's held-out data (needed by acc, pacc and em).
+        held_out: the model's held-out data (needed by acc, pacc and em, and by ``shift``).
         titled: (n,) whether each posting was scored with a title, or one bool for all.
         confidence: the coverage of the interval (0.9: the 5th to the 95th percentile).
         n_boot: bootstrap replicates.
         seed: seeds the resampling.
+        interval: one of :data:`INTERVALS`.
 
     Returns:
         share, low, high: three (k,) arrays.
 
     Example:
-        >>> share, low, high = bootstrap_shares(proba, "em", held)  # doctest: +SKIP
+        >>> share, low, high = bootstrap_shares(proba, "cc", held, interval="shift")  # doctest: +SKIP
     """
+    if interval not in INTERVALS:
+        raise SharesInputError(f"unknown interval {interval!r}: one of {', '.join(INTERVALS)}")
+    if interval == "shift":
+        if held_out is None:
+            raise SharesInputError(
+                "interval 'shift' needs the model's held-out data (held_out.safetensors); "
+                "without it use interval 'sampling'"
+            )
+        share, low, high = bootstrap_shares(
+            proba, method, held_out, titled, confidence=confidence, n_boot=n_boot, seed=seed
+        )
+        for other in {"cc", "em"} - {method}:
+            _, lo, hi = bootstrap_shares(
+                proba, other, held_out, titled, confidence=confidence, n_boot=n_boot, seed=seed
+            )
+            low, high = np.minimum(low, lo), np.maximum(high, hi)
+        return share, low, high
     if not 0 < confidence < 1:
         raise SharesInputError(f"confidence must be between 0 and 1, not {confidence}")
     proba = _matrix(proba)
@@ -550,6 +588,7 @@ def estimate_shares(
     n_boot: int = N_BOOT,
     seed: int = 0,
     min_group: int = MIN_GROUP,
+    interval: str | None = None,
 ) -> pd.DataFrame:
     """Every role's share of a labelled feed, per group and per period, with intervals.
 
@@ -579,14 +618,16 @@ def estimate_shares(
         n_boot: bootstrap replicates (0: no intervals, low = high = share).
         seed: seeds the resampling (each group's from the seed and the group).
         min_group: groups with fewer postings are marked in ``note`` (their share is still given).
+        interval: ``shift`` or ``sampling`` (:data:`INTERVALS`); None: ``shift`` where the
+            model has held-out data, else ``sampling``.
 
     Returns:
         A long DataFrame, one row per group, period and role (roles in the model's order):
         the ``by`` columns (as text), ``period`` (``all`` without a date column), ``role``,
         ``share``, ``low``, ``high``, ``n`` (postings of the group and period), ``method``,
-        ``note`` (``too few postings (n < 30)`` or empty). ``attrs`` holds ``rows`` (read),
-        ``error_rows``, ``undated_rows``, ``used_rows``, ``method``, ``confidence``, ``n_boot``,
-        ``labels`` and ``period``. (pandas keeps ``attrs`` through most operations but not
+        ``interval``, ``note`` (``too few postings (n < 30)`` or empty). ``attrs`` holds
+        ``rows`` (read), ``error_rows``, ``undated_rows``, ``used_rows``, ``method``,
+        ``interval``, ``confidence``, ``n_boot``, ``labels`` and ``period``. (pandas keeps ``attrs`` through most operations but not
         all: read them from the returned frame.)
 
     Raises:
@@ -600,8 +641,11 @@ def estimate_shares(
         >>> df[df.role == "ML Engineer"][["source", "period", "share", "low", "high"]]  # doctest: +SKIP
     """
     groups = [by] if isinstance(by, str) else list(by or [])
-    _check_options(period, date_column, method)
-    held = _resolve_held_out(held_out, needed=method in ("acc", "pacc", "em"))
+    _check_options(period, date_column, method, interval)
+    held = _resolve_held_out(
+        held_out, needed=method in ("acc", "pacc", "em") or interval == "shift"
+    )
+    interval = interval or (DEFAULT_INTERVAL if held is not None else "sampling")
     extra = [*groups, date_column, title_column]
     frame = read_scores(frame_or_path, [c for c in extra if c])
     labels, scores = _score_matrix(frame, held, frame_or_path)
@@ -618,7 +662,7 @@ def estimate_shares(
         titled = (frame[title_column].fillna("").astype(str).str.strip() != "").to_numpy()
     keys, undated = _cell_keys(frame, groups, date_column, period)
 
-    cells = _Cells(method, held, confidence, n_boot, seed, min_group)
+    cells = _Cells(method, held, confidence, n_boot, seed, min_group, interval)
     out = _sort(cells.shares(keys, scores, titled, labels), groups, labels)
     out.attrs.update(
         rows=rows,
@@ -626,6 +670,7 @@ def estimate_shares(
         undated_rows=undated,
         used_rows=int(good.sum()),
         method=method,
+        interval=interval,
         confidence=confidence,
         n_boot=n_boot,
         labels=list(labels),
@@ -634,13 +679,17 @@ def estimate_shares(
     return out
 
 
-def _check_options(period: str | None, date_column: str | None, method: str) -> None:
+def _check_options(
+    period: str | None, date_column: str | None, method: str, interval: str | None
+) -> None:
     if period is not None and period not in PERIODS:
         raise SharesInputError(f"unknown period {period!r}: one of {', '.join(PERIODS)}")
     if period is not None and date_column is None:
         raise SharesInputError(f"period={period!r} needs a date_column")
     if method not in METHODS:
         raise SharesInputError(f"unknown method {method!r}: one of {', '.join(METHODS)}")
+    if interval is not None and interval not in INTERVALS:
+        raise SharesInputError(f"unknown interval {interval!r}: one of {', '.join(INTERVALS)}")
 
 
 def _error_rows(frame: pd.DataFrame, scores: np.ndarray) -> np.ndarray:
@@ -684,6 +733,7 @@ class _Cells:
     n_boot: int
     seed: int
     min_group: int
+    interval: str
 
     def shares(
         self, keys: pd.DataFrame, scores: np.ndarray, titled: np.ndarray, labels: Sequence[str]
@@ -703,12 +753,15 @@ class _Cells:
                 confidence=self.confidence,
                 n_boot=self.n_boot,
                 seed=cell_seed,
+                interval=self.interval,
             )
             small = len(index) < self.min_group
             note = f"too few postings (n < {self.min_group})" if small else ""
             for role, s, lo, hi in zip(labels, share, low, high):
-                records.append((*key, role, s, lo, hi, len(index), self.method, note))
-        columns = [*keys.columns, "role", "share", "low", "high", "n", "method", "note"]
+                row = (role, s, lo, hi, len(index), self.method, self.interval, note)
+                records.append((*key, *row))
+        columns = [*keys.columns, "role", "share", "low", "high", "n", "method", "interval"]
+        columns.append("note")
         return pd.DataFrame.from_records(records, columns=columns)
 
 
@@ -928,7 +981,8 @@ def _title_and_legend(fig: Any, df: pd.DataFrame, plan: _Plan, title: str | None
     method = str(df["method"].iloc[0]) if len(df) else ""
     confidence = df.attrs.get("confidence", 0.9)
     what = "Role shares" if single else f"Role shares per {df.attrs.get('period') or 'period'}"
-    fig.suptitle(title or f"{what} ({method}, {confidence:.0%} intervals)", fontsize=12)
+    kind = df.attrs.get("interval", "sampling")
+    fig.suptitle(title or f"{what} ({method}, {confidence:.0%} {kind} intervals)", fontsize=12)
     handles = [
         Line2D([], [], color=role_colour(r, plan.labels, other_label), marker="o", lw=2, label=r)
         for r in ([] if single else plan.drawn)  # one period: the roles are the y axis

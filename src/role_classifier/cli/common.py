@@ -54,6 +54,13 @@ class ShareMethod(str, enum.Enum):
     em = "em"
 
 
+class ShareInterval(str, enum.Enum):
+    """``shares --interval``: :data:`role_classifier.shares.INTERVALS`."""
+
+    shift = "shift"
+    sampling = "sampling"
+
+
 class Period(str, enum.Enum):
     """``shares --period``: the keys of :data:`role_classifier.shares.PERIODS`."""
 

@@ -187,10 +187,13 @@ def print_shares(df, quiet: bool = False) -> None:  # noqa: ANN001 - a DataFrame
         console = Console(width=max(console.width, 160))
     a = df.attrs
     keys = [
-        c for c in df.columns if c not in ("role", "share", "low", "high", "n", "method", "note")
+        c
+        for c in df.columns
+        if c not in ("role", "share", "low", "high", "n", "method", "interval", "note")
     ]
     table = Table(
-        title=f"Role shares ({a.get('method')}, {a.get('confidence', 0.9):.0%} intervals)",
+        title=f"Role shares ({a.get('method')}, {a.get('confidence', 0.9):.0%} "
+        f"{a.get('interval', 'sampling')} intervals)",
         title_justify="left",
     )
     for k in keys:

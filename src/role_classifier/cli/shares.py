@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from .app import app
-from .common import ModelOpt, Period, QuietOpt, ShareMethod, err
+from .common import ModelOpt, Period, QuietOpt, ShareInterval, ShareMethod, err
 from .render import print_shares
 
 
@@ -43,6 +43,16 @@ def shares_cli(
             "--method",
             help="cc (classify and count), pcc, acc, pacc or em. [default: the one "
             "benchmarks/bench_shares.py measured best]",
+            case_sensitive=False,
+        ),
+    ] = None,
+    interval: Annotated[
+        ShareInterval | None,
+        typer.Option(
+            "--interval",
+            help="shift: the interval also spans cc's and em's readings of how the feed "
+            "differs from the training data (measured to hold its coverage); sampling: the "
+            "method's bootstrap alone. [default: shift where the model has held-out data]",
             case_sensitive=False,
         ),
     ] = None,
@@ -105,6 +115,7 @@ def shares_cli(
         held_out=held,
         confidence=confidence,
         n_boot=n_boot,
+        interval=interval.value if interval is not None else None,
     )
     if out is not None:
         df.to_csv(out, index=False)
