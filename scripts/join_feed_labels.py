@@ -6,7 +6,9 @@ where they disagreed (see docs/labelling-guide.md):
 
 - ``data/labels/real_feed_sample.csv``: 220 postings (a uniform sample and AI-text postings
   whose titles do not name the role), split by id hash into ``train`` and ``test``;
-- ``data/labels/real_feed_train.csv``: 500 more postings, all ``train``.
+- ``data/labels/real_feed_train.csv``: 500 more postings, all ``train``;
+- ``data/labels/real_feed_active.csv``: 874 more, all ``train``: every remaining posting with AI
+  text or an AI-sounding title, the ones the model was least sure of first.
 
 The joined file goes wherever you say (outside the repository):
 
@@ -22,7 +24,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LABELS = [ROOT / "data" / "labels" / name for name in ("real_feed_sample.csv", "real_feed_train.csv")]
+LABELS = [
+    ROOT / "data" / "labels" / name
+    for name in ("real_feed_sample.csv", "real_feed_train.csv", "real_feed_active.csv")
+]
 FEED = ROOT.parent / "shared" / "data" / "real-feed" / "postings.csv"
 
 
