@@ -20,7 +20,10 @@ from pathlib import Path
 import numpy as np
 
 REFERENCE = Path(__file__).with_name("onnx_reference.json")
-ATOL = 1e-5  # float noise across CPUs and threads is ~1e-7; int8 or graph changes are ~1e-2
+# float noise across CPUs and threads is ~1e-7; int8 or graph changes are ~1e-2, and so was
+# the CPU itself while the weights had 8 bits (AVX2 without VNNI saturates u8 x s8 products:
+# 4e-2 from a VNNI machine's reference); with 7-bit weights every x86 CPU computes the same ints
+ATOL = 1e-5
 TEXTS = [
     "MLOps Engineer",
     "You will own our KServe model serving platform on Kubernetes and keep p99 latency under "
