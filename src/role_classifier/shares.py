@@ -28,9 +28,9 @@ the methods that use them) the held-out rows. Alone (``interval="sampling"``) th
 and ``pcc`` carry the sampling error only, not the classifier's: on a large feed they are
 narrow around a biased share. The default, ``interval="shift"``, widens them to the hull of
 ``cc``'s and ``em``'s intervals: the shares if the model errs on the feed as it did in training,
-and the shares if only the role mix moved (see :data:`INTERVALS`). Everything is numpy; one code path computes a point
-estimate (one replicate with unit weights) and the bootstrap (B replicates with resampling
-weights), so 100,000 postings x 8 roles take seconds.
+and the shares if only the role mix moved (see :data:`INTERVALS`). Everything is numpy; one
+code path computes a point estimate (one replicate with unit weights) and the bootstrap (B
+replicates with resampling weights), so 100,000 postings x 8 roles take seconds.
 
 Example:
     >>> from role_classifier.shares import estimate_shares, plot_shares
@@ -216,7 +216,7 @@ def bootstrap_shares(
         share, low, high = bootstrap_shares(
             proba, method, held_out, titled, confidence=confidence, n_boot=n_boot, seed=seed
         )
-        for other in {"cc", "em"} - {method}:
+        for other in [m for m in ("cc", "em") if m != method]:
             _, lo, hi = bootstrap_shares(
                 proba, other, held_out, titled, confidence=confidence, n_boot=n_boot, seed=seed
             )
@@ -627,8 +627,8 @@ def estimate_shares(
         ``share``, ``low``, ``high``, ``n`` (postings of the group and period), ``method``,
         ``interval``, ``note`` (``too few postings (n < 30)`` or empty). ``attrs`` holds
         ``rows`` (read), ``error_rows``, ``undated_rows``, ``used_rows``, ``method``,
-        ``interval``, ``confidence``, ``n_boot``, ``labels`` and ``period``. (pandas keeps ``attrs`` through most operations but not
-        all: read them from the returned frame.)
+        ``interval``, ``confidence``, ``n_boot``, ``labels`` and ``period``. (pandas keeps
+        ``attrs`` through most operations but not all: read them from the returned frame.)
 
     Raises:
         SharesInputError (a ValueError): a missing column, no score columns, score columns
