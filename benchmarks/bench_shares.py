@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from role_classifier.shares import METHODS, HeldOut, bootstrap_shares
+from role_classifier.shares import METHODS, HeldOut, bootstrap_shares, shift_interval
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "real-postings" / "postings.csv"
@@ -145,11 +145,8 @@ def coverage_tables(
             m: bootstrap_shares(proba[index], m, held, titled, n_boot=n_boot, seed=[seed, s])
             for m in METHODS
         }
-        for m in METHODS:  # interval="shift": the hull with cc's and em's (the same replicates)
-            share, low, high = found[m]
-            low = np.minimum(low, np.minimum(found["cc"][1], found["em"][1]))
-            high = np.maximum(high, np.maximum(found["cc"][2], found["em"][2]))
-            found[f"{m}+shift"] = share, low, high
+        for m in METHODS:  # interval="shift", from the same replicates
+            found[f"{m}+shift"] = shift_interval(found, m)
         for m, (share, low, high) in found.items():
             hits[m] += (low <= truth + 1e-12) & (truth - 1e-12 <= high)
             width[m] += high - low

@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -78,6 +78,7 @@ __all__ = [
     "pcc",
     "plot_shares",
     "read_scores",
+    "shift_interval",
 ]
 
 METHODS = ("cc", "pcc", "acc", "pacc", "em")
@@ -213,15 +214,13 @@ def bootstrap_shares(
                 "interval 'shift' needs the model's held-out data (held_out.safetensors); "
                 "without it use interval 'sampling'"
             )
-        share, low, high = bootstrap_shares(
-            proba, method, held_out, titled, confidence=confidence, n_boot=n_boot, seed=seed
-        )
-        for other in [m for m in ("cc", "em") if m != method]:
-            _, lo, hi = bootstrap_shares(
-                proba, other, held_out, titled, confidence=confidence, n_boot=n_boot, seed=seed
+        found = {
+            m: bootstrap_shares(
+                proba, m, held_out, titled, confidence=confidence, n_boot=n_boot, seed=seed
             )
-            low, high = np.minimum(low, lo), np.maximum(high, hi)
-        return share, low, high
+            for m in dict.fromkeys((method, "cc", "em"))
+        }
+        return shift_interval(found, method)
     if not 0 < confidence < 1:
         raise SharesInputError(f"confidence must be between 0 and 1, not {confidence}")
     proba = _matrix(proba)
@@ -238,6 +237,22 @@ def bootstrap_shares(
     alpha = (1 - confidence) / 2
     low, high = np.quantile(reps, [alpha, 1 - alpha], axis=0)
     return share, np.minimum(low, share), np.maximum(high, share)
+
+
+def shift_interval(
+    found: Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarray]], method: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``interval="shift"`` from sampling intervals already computed: ``method``'s share, and
+    the hull of its, ``cc``'s and ``em``'s intervals (``found[m]`` is ``(share, low, high)``).
+
+    Example:
+        >>> share, low, high = shift_interval({m: bootstrap_shares(p, m, held)
+        ...                                    for m in ("cc", "em")}, "cc")  # doctest: +SKIP
+    """
+    share, low, high = found[method]
+    for other in ("cc", "em"):
+        low, high = np.minimum(low, found[other][1]), np.maximum(high, found[other][2])
+    return share, low, high
 
 
 def _matrix(proba: np.ndarray) -> np.ndarray:
