@@ -183,6 +183,8 @@ def classify_batch(clf: RoleClassifier, rows: Sequence[Row], options: LabelOptio
         row.runner_ups = [(k, v) for k, v in ranked if k != label][: options.top_k]
         row.evidence = list(pred.evidence) if options.evidence else None
         row.scores = dict(pred.scores) if options.all_scores else None
+        if pred.warning:  # the model's own note on the input (e.g. no duty text found)
+            row.warning = "; ".join(w for w in (row.warning, pred.warning) if w)
 
 
 def output_values(row: Row, options: LabelOptions, labels: Sequence[str]) -> list[Any]:

@@ -33,6 +33,7 @@ import numpy as np
 
 from ..encoders import Encoder, Windows, make_encoder
 from ..progress import progress_bar
+from ..sections import SHIPPED_READER, SectionReader, read_duties
 from ..taxonomy import Taxonomy, load_taxonomy
 from ..text import EmptyTextError, InvalidTextError, Posting, clean_text, is_missing, text_problem
 from .features import ZERO_SHOT_WEIGHTS, FeatureLayout
@@ -47,6 +48,7 @@ DEFAULT_MODEL_DIR = Path(__file__).parent.parent / "default_model"
 FORMAT_VERSION = 1
 WEIGHTS_NAME = "head.safetensors"
 CONFIG_NAME = "config.json"
+SECTIONS_DIR = "sections"
 
 
 @dataclass
@@ -65,6 +67,9 @@ class ModelConfig:
     """characters of an ad read at most (a 1 MB ad is cut here)."""
     batch_size: int = 32
     """windows per forward pass."""
+    read: str = "all"
+    """which sentences of a description are read: ``all``, or ``duties`` (the job's duties and
+    requirements, found by the section reader, :mod:`role_classifier.sections`)."""
     top_k_windows: int = 3
     """zero-shot: description windows averaged per role."""
     title_weight: float = 2.0
@@ -116,6 +121,8 @@ class Prediction:
     truncated: bool = False
     review: str = "review"
     """``auto`` or ``review``: whether a person should check the answer (:func:`.review_band`)."""
+    warning: str | None = None
+    """something about the input worth a look (e.g. no duty text found: read the whole text)."""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -127,6 +134,7 @@ class Prediction:
             "evidence": self.evidence,
             "truncated": self.truncated,
             "review": self.review,
+            "warning": self.warning,
         }
 
     def as_answer(self, title: str | None, model: str) -> dict[str, Any]:
@@ -150,6 +158,7 @@ class Encoded:
     window_sentences: list[list[str]]
     lexical: dict[str, np.ndarray]
     truncated: bool = False
+    note: str | None = None
 
 
 PostingLike = str | Posting
@@ -200,10 +209,22 @@ class RoleClassifier:
         """'onnx' (int8 ONNX Runtime, the default for inference) or 'torch' (fp32)."""
         self._prototypes: tuple[list[np.ndarray], list[np.ndarray]] | None = None
         self._patterns: dict[str, list[set[str]]] | None = None
+        self._sections: SectionReader | None = None
         self.held_out: HeldOut | None = None
         """out-of-fold calibrated probabilities from training (:mod:`.held_out`)."""
 
     # -- properties -------------------------------------------------------------------------
+    @property
+    def section_reader(self) -> SectionReader:
+        """The sentence-section reader (``read: duties``): the model folder's own, else the
+        shipped one; loaded on first use."""
+        if self._sections is None:
+            own = self.source / SECTIONS_DIR if self.source is not None else None
+            self._sections = SectionReader.load(
+                own if own is not None and own.is_dir() else SHIPPED_READER
+            )
+        return self._sections
+
     @property
     def labels(self) -> list[str]:
         """Label names; the columns of :meth:`predict_proba` follow this order."""
@@ -304,11 +325,16 @@ class RoleClassifier:
                 raise EmptyTextError(f"posting {i} is empty after removing HTML and whitespace")
         with_title = [i for i, t in enumerate(titles) if t]
         title_emb = self.encoder.embed([titles[i] for i in with_title])
-        windows: list[Windows] = self.encoder.windows_many(bodies)
+        sents, cut = self.encoder.split_many(bodies)
+        notes: list[str | None] = [None] * len(bodies)
+        if self.config.read == "duties":
+            sents, notes = read_duties(self.section_reader, sents)
+            bodies = ["\n".join(s) for s in sents]  # the role's words are counted in what is read
+        windows: list[Windows] = self.encoder.pack_many(sents, cut)
         win_emb = self.encoder.embed_windows(windows)
         out = [
-            Encoded(None, e, w.sentences, self.lexical(t, b), w.truncated)
-            for e, w, t, b in zip(win_emb, windows, titles, bodies)
+            Encoded(None, e, w.sentences, self.lexical(t, b), w.truncated, note)
+            for e, w, t, b, note in zip(win_emb, windows, titles, bodies, notes)
         ]
         for row, i in enumerate(with_title):
             out[i].title = title_emb[row]
@@ -589,7 +615,14 @@ class RoleClassifier:
             runner_ups = [(k, v) for k, v in ranked if k != label][:top_k]
             out.append(
                 Prediction(
-                    label, scores[label], scores, runner_ups, quotes[i], enc.truncated, bands[i]
+                    label,
+                    scores[label],
+                    scores,
+                    runner_ups,
+                    quotes[i],
+                    enc.truncated,
+                    bands[i],
+                    enc.note,
                 )
             )
         return out[0] if single else out
@@ -680,6 +713,8 @@ class RoleClassifier:
             "metadata": self.metadata,
         }
         (path / CONFIG_NAME).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        if self.config.read == "duties" and (self.source is None or self.source != path):
+            self.section_reader.save(path / SECTIONS_DIR)  # the reader travels with the model
         if self.head is not None:
             save_file(
                 {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in self.head.items()},
