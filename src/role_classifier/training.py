@@ -28,7 +28,6 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +109,13 @@ class TrainConfig:
     """the encoder whose features the head is fitted on: 'torch' (fp32) or 'onnx' (int8, what
     `classify` and `label-csv` use by default). The shipped head is fitted on torch features and
     measured on both (README, Results). Fine-tuning always runs on torch."""
+    read: str = "all"
+    """which sentences of a description the model reads: 'all', or 'duties' (the job's duties
+    and requirements, found by the section reader; see ``ModelConfig.read``)."""
+    source_balance: float = 0.0
+    """how far training sources (the training files) are balanced: a posting of a source with
+    ``n`` rows weighs ``n ** -source_balance`` (the weights rescaled to average 1). 0: every
+    posting counts once, so the largest source dominates; 1: every source counts the same."""
     window_tokens: int = 128
     """word-pieces per description window."""
     max_windows: int = 32
@@ -124,6 +130,10 @@ class TrainConfig:
             )
         if self.calibration == "cross-val" and self.calibration_folds < 2:
             raise ValueError(f"calibration_folds must be at least 2, got {self.calibration_folds}")
+        if self.read not in ("all", "duties"):
+            raise ValueError(f"read must be all or duties, got '{self.read}'")
+        if not 0.0 <= self.source_balance <= 1.0:
+            raise ValueError(f"source_balance must be between 0 and 1, got {self.source_balance}")
         if self.backend not in ("onnx", "torch"):
             raise ValueError(f"backend must be onnx or torch, got '{self.backend}'")
         if self.finetune_epochs > 0 and self.calibration == "cross-val":
@@ -338,6 +348,7 @@ def fit_head(
     layout: FeatureLayout,
     config: TrainConfig,
     anchor: np.ndarray | None = None,
+    sample_weight: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Fit a standardised, class-balanced multinomial logistic regression.
 
@@ -362,7 +373,7 @@ def fit_head(
     xs = (x - mean) / std
     if anchor is None:
         anchor = np.zeros((n_labels, x.shape[1]))
-    return _fit_anchored(xs, y, n_labels, config, mean, std, anchor)
+    return _fit_anchored(xs, y, n_labels, config, mean, std, anchor, sample_weight)
 
 
 def _fit_anchored(
@@ -373,6 +384,7 @@ def _fit_anchored(
     mean: np.ndarray,
     std: np.ndarray,
     anchor: np.ndarray,
+    sample_weight: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Multinomial logistic regression with penalty ``0.5 * ||W - W0||^2``, by L-BFGS.
 
@@ -381,18 +393,17 @@ def _fit_anchored(
     do; with ``W0 = 0`` it is plain L2 logistic regression.
     """
     from scipy.optimize import minimize
-    from sklearn.utils.class_weight import compute_sample_weight
 
     n, f = xs.shape
     finite = np.isfinite(std)
     w0 = np.where(finite, anchor * np.where(finite, std, 0.0), 0.0)  # anchor in scaled space
     b0 = anchor @ np.where(finite, mean, 0.0)
     onehot = np.eye(n_labels)[y]
-    sw = (
-        np.ones(n)
-        if config.class_weight == "none"
-        else compute_sample_weight(config.class_weight, y)
-    )
+    sw = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    if config.class_weight == "balanced":  # inverse weighted frequency, as scikit-learn's
+        present = np.unique(y)
+        per_class = np.bincount(y, weights=sw, minlength=n_labels)
+        sw = sw * (sw.sum() / (len(present) * np.maximum(per_class, 1e-12)))[y]
 
     def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
         w = theta[: n_labels * f].reshape(n_labels, f)
@@ -416,6 +427,21 @@ def _fit_anchored(
     weight = np.where(finite, w / np.where(finite, std, 1.0), 0.0)
     bias = b - weight @ np.where(finite, mean, 0.0)
     return {"weight": weight.astype(np.float32), "bias": bias.astype(np.float32)}
+
+
+def source_weights(sources: Sequence[str], balance: float) -> np.ndarray | None:
+    """Per-row weights that balance training sources: ``n ** -balance`` for a source of ``n``
+    rows, rescaled to average 1; None when ``balance`` is 0 (every row counts once).
+
+    Example:
+        >>> source_weights(["a", "a", "a", "b"], 1.0).round(2).tolist()
+        [0.67, 0.67, 0.67, 2.0]
+    """
+    if balance == 0:
+        return None
+    counts = Counter(sources)
+    w = np.array([counts[s] ** -balance for s in sources], dtype=float)
+    return w * (len(w) / w.sum())
 
 
 def _log_loss(logits: np.ndarray, y: np.ndarray) -> float:
@@ -479,9 +505,13 @@ def train(
         feature_matrix(clf, encoded, with_title=False) if config.description_only_view else None,
         y,
         clf.layout,
+        source_weights(data.sources or ["" for _ in y], config.source_balance),
     )
     anchor = clf.zero_shot_head()["weight"] if config.anchor_zero_shot else None
-    fit = partial(fit_head, layout=clf.layout, config=config, anchor=anchor)
+
+    def fit(x: np.ndarray, y: np.ndarray, w: np.ndarray | None) -> dict[str, np.ndarray]:
+        return fit_head(x, y, clf.layout, config, anchor, sample_weight=w)
+
     held_out = _held_out_scores(views, fit, data, split, config, say)
     say("fitting the head on all rows")
     clf.head = fit(*views.stack(np.arange(len(y))))
@@ -501,6 +531,7 @@ def _set_up(
         window_tokens=config.window_tokens,
         max_windows=config.max_windows,
         batch_size=config.batch_size,
+        read=config.read,
     )
     backend = "torch" if config.finetune_epochs > 0 else config.backend
     clf = RoleClassifier(taxonomy, model_config, backend=backend)
@@ -565,7 +596,7 @@ def _finetune(
 
 def _held_out_scores(
     views: _Views,
-    fit: Callable[[np.ndarray, np.ndarray], dict[str, np.ndarray]],
+    fit: Callable[[np.ndarray, np.ndarray, np.ndarray | None], dict[str, np.ndarray]],
     data: LabeledData,
     split: tuple[np.ndarray, np.ndarray],
     config: TrainConfig,
@@ -685,17 +716,20 @@ class _Views:
     plain: np.ndarray | None
     y: np.ndarray
     layout: FeatureLayout
+    weight: np.ndarray | None = None
 
-    def stack(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Training matrix and labels for ``rows``: both views stacked."""
+    def stack(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Training matrix, labels and row weights for ``rows``: both views stacked."""
+        w = None if self.weight is None else self.weight[rows]
         if self.plain is None:
-            return self.titled[rows], self.y[rows]
-        return np.vstack([self.titled[rows], self.plain[rows]]), np.tile(self.y[rows], 2)
+            return self.titled[rows], self.y[rows], w
+        x = np.vstack([self.titled[rows], self.plain[rows]])
+        return x, np.tile(self.y[rows], 2), None if w is None else np.tile(w, 2)
 
     def logits(self, head: dict[str, np.ndarray], rows: np.ndarray) -> _HeldOut:
         """``head``'s scores for ``rows`` in every view; a row counts as titled by the same rule
         as at prediction time (:meth:`FeatureLayout.titled`: it has a title), not by its view."""
-        x, y = self.stack(rows)
+        x, y, _ = self.stack(rows)
         return _HeldOut(x @ head["weight"].T + head["bias"], y, self.layout.titled(x))
 
 
