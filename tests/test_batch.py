@@ -73,6 +73,7 @@ def _label(
     src = tmp_path / "in.csv"
     src.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
     out = tmp_path / "out.csv"
+    out.unlink(missing_ok=True)  # each call a fresh run (a finished OUTPUT is refused)
     kw.setdefault("text_column", "text")
     summary = label_csv(src, out, model=clf, batch_size=2, **kw)  # type: ignore[arg-type]
     header, rows = _read(out)

@@ -422,6 +422,7 @@ class RowFilter:
         self.missing = [col for col in self.filters if col not in header]
         self._index = {col: list(header).index(col) for col in self.filters if col in header}
         self.seen: dict[str, Counter[str]] = {col: Counter() for col in self.filters}
+        self.matched = 0
 
     def __call__(self, cells: Sequence[str]) -> bool:
         keep = True
@@ -429,14 +430,21 @@ class RowFilter:
             cell = cell_text(cells[i]).strip() if i < len(cells) else ""
             self.seen[col][cell] += 1
             keep = keep and cell in self.filters[col]
+        self.matched += keep
         return keep
+
+    def describe(self) -> str:
+        """The filters as they were given: ``month=2024-3``, ``split=test|val``."""
+        return ", ".join(f"{col}={'|'.join(sorted(vals))}" for col, vals in self.filters.items())
 
     def describe_seen(self) -> str:
         """The most common values of each filtered column, for a "nothing matches" message."""
-        return "; ".join(
-            f"'{col}' has " + ", ".join(repr(v) for v, _ in self.seen[col].most_common(10))
-            for col in self._index
-        )
+        parts = []
+        for col in self._index:
+            values = [repr(v) for v, _ in self.seen[col].most_common(6)]
+            more = ", ..." if len(self.seen[col]) > 6 else ""
+            parts.append(f"'{col}' has " + ", ".join(values) + more)
+        return "; ".join(parts)
 
 
 # -- output paths ------------------------------------------------------------------------------

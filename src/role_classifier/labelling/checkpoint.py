@@ -32,7 +32,14 @@ import numpy as np
 from .. import csvio, readers
 from .._extras import require_extra
 from ..modeling.model import RoleClassifier
-from .errors import InputFormatError, OutputError, OutputIsInputError, ResumeError, RowCountError
+from .errors import (
+    InputFormatError,
+    OutputError,
+    OutputExistsError,
+    OutputIsInputError,
+    ResumeError,
+    RowCountError,
+)
 from .options import LabelOptions
 from .rows import Row
 
@@ -68,6 +75,7 @@ def check_paths(
             no format (without ``output_format``); parquet or Excel to standard output;
             ``bom`` with an output that is not CSV or TSV.
         MissingExtraError: Excel input or output without openpyxl.
+        OutputExistsError: OUTPUT exists (a finished run) and ``overwrite`` is not given.
         ResumeError: a partial run is left over and neither ``resume`` nor ``overwrite`` is
             given; ``resume`` with nothing to resume, with standard input or output, or
             together with ``overwrite``.
@@ -154,6 +162,11 @@ def _check_leftovers(out_path: Path, in_path: Path | None, resume: bool, overwri
         raise ResumeError(
             f"an interrupted run left {partial.name if partial.exists() else state.name} in "
             f"{out_path.parent} (last written {_when(newest)}{done}): {how}"
+        )
+    if out_path.exists() and not (leftovers or resume or overwrite):
+        raise OutputExistsError(
+            f"OUTPUT {out_path} exists (a finished run, last written {_when(out_path)}): "
+            "rerun with --overwrite to replace it, or write to a new file"
         )
     if resume and not leftovers:
         if out_path.exists():
@@ -426,6 +439,12 @@ class Checkpoint:
         if self.state_path is not None and self.state_path.exists():
             self.state_path.unlink()
         return written
+
+    def discard(self) -> None:
+        """Remove the partial output and its checkpoint (a run that must not leave a file)."""
+        for path in (self.partial, self.state_path):
+            if path is not None and path.exists():
+                _remove(path)
 
 
 def _remove(path: Path) -> None:

@@ -22,7 +22,7 @@ from ..modeling.model import RoleClassifier
 from ..progress import ProgressCallback
 from ..threads import thread_limits
 from .checkpoint import Checkpoint, check_paths, model_fingerprint
-from .errors import InputFormatError, ResumeError
+from .errors import InputFormatError, NoMatchError, ResumeError
 from .options import LabelOptions, check_header, column_types
 from .rows import Labeller, chunks
 from .summary import LabelSummary, min_confidence_note
@@ -58,7 +58,8 @@ def label_csv(
         model: a :class:`RoleClassifier`, what :meth:`RoleClassifier.from_pretrained` loads, or
             a function returning one (called after the input and output are checked).
         resume: continue an interrupted run from its ``OUTPUT.partial``.
-        overwrite: discard a partial output left by an interrupted run and start over.
+        overwrite: replace an existing OUTPUT, or discard a partial output left by an
+            interrupted run and start over.
         workers: threads for the model (one per core when None; see :mod:`.threads`).
         progress: ``progress(rows_done, total_rows)`` after each saved chunk; quiet when None.
 
@@ -139,6 +140,12 @@ def _run(
             checkpoint.commit()
             if progress is not None:
                 progress(tally.rows_done, total)
+    if keep.filters and not keep.matched and tally.rows_done and not checkpoint.resumed_from:
+        checkpoint.discard()
+        raise NoMatchError(
+            f"--filter {keep.describe()} matches no row of the {tally.rows_done:,} read "
+            f"({keep.describe_seen()}); nothing was written"
+        )
     written = checkpoint.finish()
     return _summary(checkpoint, options, notes, written, columns, out_path, started, reader)
 
