@@ -72,3 +72,38 @@ def test_a_finished_output_is_replaced_only_with_overwrite(
     result = runner.invoke(app, [*args, "--overwrite", "--model", str(tiny_model_dir)])
     assert result.exit_code == 0, result.output
     assert out.read_text("utf-8").startswith("month,text,predicted_role")
+
+
+def test_a_csv_cut_inside_its_last_quoted_field_is_an_error_row(
+    tmp_path: Path, tiny_trained: RoleClassifier
+) -> None:
+    long = "Train machine learning models in pytorch.\n" * 20
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows([["id", "text"], ["1", long], ["2", long]])
+    lines = buf.getvalue().splitlines(keepends=True)
+    cut = tmp_path / "cut.csv"
+    cut.write_text("".join(lines[:30]), "utf-8")  # head -n 30: inside row 2's description
+    out = tmp_path / "out.csv"
+    summary = label_csv(cut, out, text_column="text", model=tiny_trained)
+    with open(out, encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["id"] for r in rows] == ["1", "2"] and summary.errors == 1
+    assert rows[0]["error"] == "" and rows[0]["predicted_role"]
+    assert rows[1]["predicted_role"] == "" and "the file looks cut" in rows[1]["error"]
+    assert "line 23" in rows[1]["error"]
+    whole = tmp_path / "whole.csv"
+    whole.write_text(buf.getvalue() + '3,"a 5"" screen"\n4,x 5" y\n', "utf-8")
+    summary = label_csv(whole, tmp_path / "o2.csv", text_column="text", model=tiny_trained)
+    assert summary.errors == 0  # quotes that close, or a lone quote in a plain field
+
+
+def test_train_and_evaluate_skip_a_cut_last_record(tmp_path: Path) -> None:
+    from role_classifier.data import read_labelled_csv
+
+    path = tmp_path / "cut.csv"
+    path.write_text(
+        'label,text\nML Engineer,"Train models."\nAI Engineer,"Build rag\napps', "utf-8"
+    )
+    rows = read_labelled_csv(path, "label", "text")
+    assert rows.labels == ["ML Engineer"]
+    assert "the file looks cut" in rows.errors[0]["error"]

@@ -174,15 +174,23 @@ class _LineDecoder:
         self._pending: list[str] = []
         self.line_no = 0
         self.notes: list[str] = []
+        self.quotes = 0  # double quotes in the lines returned since take_quotes
+        self.at_end = False
 
     def __iter__(self) -> Iterator[str]:
         return self
 
     def __next__(self) -> str:
+        line = self._next()
+        self.quotes += line.count('"')
+        return line
+
+    def _next(self) -> str:
         if self._pending:
             return self._pending.pop()
         raw = self._raw.readline()
         if not raw:
+            self.at_end = True
             raise StopIteration
         self.line_no += 1
         if self.line_no == 1:
@@ -202,11 +210,16 @@ class _LineDecoder:
     def peek(self) -> str | None:
         """The next line without consuming it (None at the end)."""
         try:
-            line = next(self)
+            line = self._next()
         except StopIteration:
             return None
         self._pending.append(line)
         return line
+
+    def take_quotes(self) -> int:
+        """Double quotes in the lines read since the last call."""
+        quotes, self.quotes = self.quotes, 0
+        return quotes
 
     def take_notes(self) -> list[str]:
         """Notes about the lines read since the last call."""
@@ -352,6 +365,7 @@ class CsvReader(RecordReader):
     def __iter__(self) -> Iterator[Record]:
         n = len(self.header)
         line = self._reader.line_num
+        self._decoder.take_quotes()
         while True:
             try:
                 cells = next(self._reader, None)
@@ -362,8 +376,19 @@ class CsvReader(RecordReader):
             if cells is None:
                 return
             self.records_read += 1
-            yield Record(line + 1, cells, n, self._decoder.take_notes())
+            record = Record(line + 1, cells, n, self._decoder.take_notes())
+            if self._decoder.take_quotes() % 2 and self._decoder.at_end:
+                record.error = self._cut_message(record.line)
+            yield record
             line = self._reader.line_num
+
+    def _cut_message(self, line: int) -> str:
+        """Why a last record whose quoted field never closes is an error, not a posting."""
+        return (
+            f"the file looks cut: a quoted field opened in the record at line {line} is not "
+            f"closed when {self.name} ends (copied while it was written?); this record is "
+            "incomplete"
+        )
 
 
 @contextlib.contextmanager

@@ -254,7 +254,9 @@ def _read_rows(
             continue
         number += 1
         rows.total += 1
-        if record.ragged:
+        if record.error is not None:
+            rows.errors.append({"row": number, "line": record.line, "error": record.error})
+        elif record.ragged:
             rows.ragged.append(
                 {"row": number, "line": record.line, "error": record.ragged_message()}
             )
