@@ -107,3 +107,56 @@ def test_train_and_evaluate_skip_a_cut_last_record(tmp_path: Path) -> None:
     rows = read_labelled_csv(path, "label", "text")
     assert rows.labels == ["ML Engineer"]
     assert "the file looks cut" in rows.errors[0]["error"]
+
+
+def _default_labels() -> tuple[str, ...]:
+    from role_classifier.modeling.held_out import HeldOut
+    from role_classifier.modeling.model import DEFAULT_MODEL_DIR
+
+    return HeldOut.load(DEFAULT_MODEL_DIR).labels
+
+
+# -- shares: dates ------------------------------------------------------------------------------
+def test_dates_read_one_way_for_the_whole_column() -> None:
+    from role_classifier.dates import read_dates
+
+    european = read_dates(["15/03/2024", "03/04/2024", "30/04/2024"], column="posted")
+    assert [str(d) for d in european.dates] == ["2024-03-15", "2024-04-03", "2024-04-30"]
+    assert european.dayfirst is True
+    assert "posted: 1 distinct dates read both ways (e.g. 03/04/2024)" in european.warnings[0]
+    us = read_dates(["03/04/2024", "12/31/2024"])
+    assert [str(d) for d in us.dates] == ["2024-03-04", "2024-12-31"] and us.dayfirst is False
+    told = read_dates(["03/04/2024", "12/31/2024"], dayfirst=True)
+    assert str(told.dates[0]) == "2024-04-03" and told.dates[1] is None and not told.warnings
+    assert told.undated_examples == ["12/31/2024"]
+    quarters = read_dates(["Q1 2024", "2024-Q2", "2024 q3", "2024Q4", "Q5 2024", "Mar 2024"])
+    assert [str(d) for d in quarters.dates[:4]] == [
+        "2024-01-01", "2024-04-01", "2024-07-01", "2024-10-01",
+    ]  # fmt: skip
+    assert quarters.dates[4] is None and str(quarters.dates[5]) == "2024-03-01"
+    assert quarters.undated_examples == ["Q5 2024"]
+
+
+def test_shares_warns_about_dates_that_read_both_ways(tmp_path: Path) -> None:
+    labels = list(_default_labels())
+    scores = ",".join(["0.7"] + [f"{0.3 / (len(labels) - 1):.6f}"] * (len(labels) - 1))
+    lines = ["posted," + ",".join(f"score_{label}" for label in labels) + ",error"]
+    posted = ["15/03/2024", "03/04/2024", "Q1 2024", "soon", "2024-05"] * 8
+    lines += [f"{p},{scores}," for p in posted]
+    path = tmp_path / "labelled.csv"
+    path.write_text("\n".join(lines) + "\n", "utf-8")
+    from role_classifier.shares import estimate_shares
+
+    out = estimate_shares(path, date_column="posted", period="month", n_boot=0)
+    assert list(out["role"].unique()) == labels
+    assert set(out["period"]) == {"2024-03", "2024-04", "2024-01", "2024-05", "undated"}
+    assert out.attrs["undated_rows"] == 8 and out.attrs["undated_examples"] == ["soon"]
+    assert "03/04/2024" in out.attrs["warnings"][0]
+    result = runner.invoke(app, ["shares", str(path), "--date-column", "posted", "--n-boot", "0"])
+    assert result.exit_code == 0, result.output
+    assert "could not be dated: 'soon'" in result.stderr
+    assert "read both ways (e.g. 03/04/2024)" in result.stderr
+    args = ["shares", str(path), "--date-column", "posted", "--n-boot", "0", "--monthfirst"]
+    result = runner.invoke(app, args)
+    assert "read both ways" not in result.stderr
+    assert "could not be dated: '15/03/2024', 'soon'" in result.stderr

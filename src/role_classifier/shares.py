@@ -53,6 +53,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._extras import require_extra
+from .dates import ReadDates, period_of, read_dates
 from .errors import UserError
 from .labelling.options import SCORE_PREFIX
 from .modeling.held_out import HELD_OUT_NAME, HeldOut
@@ -567,28 +568,6 @@ def _scores_as_numbers(frame: pd.DataFrame, prefix: str) -> pd.DataFrame:
     return frame
 
 
-def _parse_dates(values: pd.Series) -> pd.Series:
-    """Dates (timezone dropped) from text or datetimes; NaT where missing or unparseable.
-    ISO 8601 (``2024-03``, ``2024-03-15``, with a time) first, then any format pandas knows."""
-    import warnings
-
-    import pandas as pd
-
-    if pd.api.types.is_datetime64_any_dtype(values):
-        parsed = values
-    else:
-        text = values.astype("string").str.strip()
-        with warnings.catch_warnings():  # "could not infer format": expected for the leftovers
-            warnings.simplefilter("ignore", UserWarning)
-            parsed = pd.to_datetime(text, errors="coerce", format="ISO8601", utc=True)
-            rest = parsed.isna() & text.notna() & (text != "")
-            if rest.any():
-                parsed[rest] = pd.to_datetime(text[rest], errors="coerce", format="mixed", utc=True)
-    if getattr(parsed.dt, "tz", None) is not None:
-        parsed = parsed.dt.tz_convert(None)
-    return parsed
-
-
 # -- the feed's shares ----------------------------------------------------------------------------
 def estimate_shares(
     frame_or_path: str | Path | pd.DataFrame,
@@ -604,6 +583,7 @@ def estimate_shares(
     seed: int = 0,
     min_group: int = MIN_GROUP,
     interval: str | None = None,
+    dayfirst: bool | None = None,
 ) -> pd.DataFrame:
     """Every role's share of a labelled feed, per group and per period, with intervals.
 
@@ -615,9 +595,10 @@ def estimate_shares(
         frame_or_path: the labelled feed: a CSV/TSV/JSONL/Parquet file or a DataFrame.
         by: column(s) to estimate per value of (a missing value is its own group,
             ``(missing)``).
-        date_column: a column of dates (``2024-03``, ``2024-03-15``, ISO timestamps; any format
-            pandas reads); rows whose date is missing or unparseable go to the period
-            ``undated``, counted in ``attrs['undated_rows']``.
+        date_column: a column of dates (``2024-03``, ``2024-03-15``, ISO timestamps,
+            ``Q1 2024``, ``Mar 2024``, ``15/03/2024``: :func:`.dates.read_dates`); rows whose
+            date is missing or unreadable go to the period ``undated``, counted in
+            ``attrs['undated_rows']``, a few of the values in ``attrs['undated_examples']``.
         period: ``month`` (default with a date column), ``quarter`` or ``year``.
         title_column: the column label-csv read titles from (``--title-column``), so the
             correction uses the held-out rows scored the same way; None when the feed was
@@ -635,13 +616,17 @@ def estimate_shares(
         min_group: groups with fewer postings are marked in ``note`` (their share is still given).
         interval: ``shift`` or ``sampling`` (:data:`INTERVALS`); None: ``shift`` where the
             model has held-out data, else ``sampling``.
+        dayfirst: read numeric dates (``03/04/2024``) day-first (True) or month-first (False)
+            for the whole column; None decides from the column and, when some dates read both
+            ways, says so in ``attrs['warnings']``.
 
     Returns:
         A long DataFrame, one row per group, period and role (roles in the model's order):
         the ``by`` columns (as text), ``period`` (``all`` without a date column), ``role``,
         ``share``, ``low``, ``high``, ``n`` (postings of the group and period), ``method``,
         ``interval``, ``note`` (``too few postings (n < 30)`` or empty). ``attrs`` holds
-        ``rows`` (read), ``error_rows``, ``undated_rows``, ``used_rows``, ``method``,
+        ``rows`` (read), ``error_rows``, ``undated_rows``, ``undated_examples``, ``warnings``,
+        ``used_rows``, ``method``,
         ``interval``, ``confidence``, ``n_boot``, ``labels`` and ``period``. (pandas keeps
         ``attrs`` through most operations but not all: read them from the returned frame.)
 
@@ -675,14 +660,16 @@ def estimate_shares(
     titled = np.zeros(len(frame), bool)
     if title_column:
         titled = (frame[title_column].fillna("").astype(str).str.strip() != "").to_numpy()
-    keys, undated = _cell_keys(frame, groups, date_column, period)
+    keys, dates = _cell_keys(frame, groups, date_column, period, dayfirst)
 
     cells = _Cells(method, held, confidence, n_boot, seed, min_group, interval)
     out = _sort(cells.shares(keys, scores, titled, labels), groups, labels)
     out.attrs.update(
         rows=rows,
         error_rows=int(bad.sum()),
-        undated_rows=undated,
+        undated_rows=dates.undated if dates is not None else 0,
+        undated_examples=dates.undated_examples if dates is not None else [],
+        warnings=dates.warnings if dates is not None else [],
         used_rows=int(good.sum()),
         method=method,
         interval=interval,
@@ -719,10 +706,14 @@ def _error_rows(frame: pd.DataFrame, scores: np.ndarray) -> np.ndarray:
 
 
 def _cell_keys(
-    frame: pd.DataFrame, groups: list[str], date_column: str | None, period: str | None
-) -> tuple[pd.DataFrame, int]:
-    """Each row's cell (its value of every ``by`` column, then its period), and how many rows
-    are undated."""
+    frame: pd.DataFrame,
+    groups: list[str],
+    date_column: str | None,
+    period: str | None,
+    dayfirst: bool | None,
+) -> tuple[pd.DataFrame, ReadDates | None]:
+    """Each row's cell (its value of every ``by`` column, then its period), and the dates as
+    read (None without a date column)."""
     import pandas as pd
 
     keys = pd.DataFrame(index=frame.index)
@@ -730,11 +721,12 @@ def _cell_keys(
         keys[column] = frame[column].astype("string").fillna("(missing)")
     if not date_column:
         keys["period"] = "all"
-        return keys, 0
-    dates = _parse_dates(frame[date_column])
-    periods = dates.dt.to_period(PERIODS[period or "month"]).astype("string")
-    keys["period"] = periods.fillna(UNDATED)
-    return keys, int(dates.isna().sum())
+        return keys, None
+    read = read_dates(frame[date_column].tolist(), dayfirst=dayfirst, column=date_column)
+    keys["period"] = [
+        period_of(d, period or "month") if d is not None else UNDATED for d in read.dates
+    ]
+    return keys, read
 
 
 @dataclass(frozen=True)

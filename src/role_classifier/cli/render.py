@@ -218,6 +218,16 @@ def print_shares(df, quiet: bool = False) -> None:  # noqa: ANN001 - a DataFrame
         return
     err.print(
         f"{a.get('rows', 0):,} rows read: {a.get('used_rows', 0):,} used, "
-        f"{a.get('error_rows', 0):,} error rows not used, {a.get('undated_rows', 0):,} undated",
+        f"{a.get('error_rows', 0):,} error rows not used, {a.get('undated_rows', 0):,} undated"
+        + _undated_examples(a.get("undated_examples") or []),
         highlight=False,
     )
+    for warning in a.get("warnings") or []:
+        err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+
+
+def _undated_examples(values: list[str]) -> str:
+    """`` (not dates: 'Q5 2024', 'soon')``: a few values that could not be dated."""
+    if not values:
+        return ""
+    return " (could not be dated: " + ", ".join(repr(v) for v in values) + ")"

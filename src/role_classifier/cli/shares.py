@@ -56,6 +56,16 @@ def shares_cli(
             case_sensitive=False,
         ),
     ] = None,
+    dayfirst: Annotated[
+        bool | None,
+        typer.Option(
+            "--dayfirst/--monthfirst",
+            help="Read numeric dates day-first (03/04/2024 is 3 April) or month-first (4 "
+            "March). [default: day-first when some date can only be day-first (15/03/2024) "
+            "and none only month-first, with a warning when dates read both ways]",
+            show_default=False,
+        ),
+    ] = None,
     model: ModelOpt = "default",
     title_column: Annotated[
         str | None,
@@ -116,6 +126,7 @@ def shares_cli(
         confidence=confidence,
         n_boot=n_boot,
         interval=interval.value if interval is not None else None,
+        dayfirst=dayfirst,
     )
     if out is not None:
         df.to_csv(out, index=False)
