@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from .app import app
-from .common import ModelOpt, Period, QuietOpt, ShareInterval, ShareMethod, err
+from .common import ModelOpt, Period, QuietOpt, ShareInterval, ShareMethod, err, fail
 from .render import print_shares
 
 
@@ -57,15 +57,18 @@ def shares_cli(
         ),
     ] = None,
     dayfirst: Annotated[
-        bool | None,
+        bool,
         typer.Option(
-            "--dayfirst/--monthfirst",
-            help="Read numeric dates day-first (03/04/2024 is 3 April) or month-first (4 "
-            "March). [default: day-first when some date can only be day-first (15/03/2024) "
-            "and none only month-first, with a warning when dates read both ways]",
-            show_default=False,
+            "--dayfirst",
+            help="Read numeric dates day-first (03/04/2024 is 3 April). [default: day-first "
+            "only when some date can only be day-first (15/03/2024) and none only "
+            "month-first; a warning says so when dates read both ways]",
         ),
-    ] = None,
+    ] = False,
+    monthfirst: Annotated[
+        bool,
+        typer.Option("--monthfirst", help="Read numeric dates month-first (4 March)."),
+    ] = False,
     model: ModelOpt = "default",
     title_column: Annotated[
         str | None,
@@ -126,7 +129,7 @@ def shares_cli(
         confidence=confidence,
         n_boot=n_boot,
         interval=interval.value if interval is not None else None,
-        dayfirst=dayfirst,
+        dayfirst=_date_order(dayfirst, monthfirst),
     )
     if out is not None:
         df.to_csv(out, index=False)
@@ -139,3 +142,10 @@ def shares_cli(
     for path in (out, plot):
         if path is not None and not quiet:
             err.print(f"wrote {path}", highlight=False)
+
+
+def _date_order(dayfirst: bool, monthfirst: bool) -> bool | None:
+    """``dayfirst`` as :func:`.shares.estimate_shares` takes it (None: decided from the data)."""
+    if dayfirst and monthfirst:
+        raise fail("--dayfirst and --monthfirst: pass only one")
+    return True if dayfirst else False if monthfirst else None
