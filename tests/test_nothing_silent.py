@@ -160,3 +160,43 @@ def test_shares_warns_about_dates_that_read_both_ways(tmp_path: Path) -> None:
     result = runner.invoke(app, args)
     assert "read both ways" not in result.stderr
     assert "could not be dated: '15/03/2024', 'soon'" in result.stderr
+
+
+# -- which model labelled a file ----------------------------------------------------------------
+def test_label_csv_records_its_model_and_shares_keeps_to_it(
+    tmp_path: Path, tiny_trained: RoleClassifier, tiny_model_dir: Path
+) -> None:
+    from role_classifier.labelling.provenance import read_meta
+    from role_classifier.shares import estimate_shares
+
+    src = _jobs(tmp_path)
+    for name in ("out.csv", "out.parquet"):
+        args = ["label-csv", str(src), str(tmp_path / name), "--text-column", "text"]
+        result = runner.invoke(app, [*args, "--all-scores", "--model", str(tiny_model_dir)])
+        assert result.exit_code == 0, result.output
+        meta = read_meta(tmp_path / name)
+        assert meta is not None and meta["model"] == str(tiny_model_dir.resolve())
+        assert meta["taxonomy"]["labels"] == list(tiny_trained.labels)
+        assert meta["text_column"] == "text" and meta["all_scores"] is True
+    out = tmp_path / "out.csv"
+    result = runner.invoke(app, ["shares", str(out), "--model", "zero-shot", "--n-boot", "0"])
+    _one_line_error(result, "was labelled by model", "not 'zero-shot'", "out.csv.meta.json")
+    with pytest.raises(ValueError, match="was labelled by model"):
+        estimate_shares(out, held_out="default", n_boot=0)
+    df = estimate_shares(out, n_boot=0)  # the recorded model's held-out data, or none
+    assert df.attrs["used_rows"] == 3
+    result = runner.invoke(app, ["shares", str(out), "-m", str(tiny_model_dir), "--n-boot", "0"])
+    assert result.exit_code == 0, result.output
+
+
+def test_shares_of_a_zero_shot_file_never_uses_the_default_models_held_out(
+    tmp_path: Path, tiny_zero_shot: RoleClassifier
+) -> None:
+    from role_classifier.shares import estimate_shares
+
+    src, out = _jobs(tmp_path), tmp_path / "out.jsonl"
+    label_csv(src, out, text_column="text", all_scores=True, model=tiny_zero_shot)
+    df = estimate_shares(out, n_boot=0)
+    assert df.attrs["interval"] == "sampling"  # no held-out data: no shift interval
+    with pytest.raises(ValueError, match="labelled by the zero-shot model, which has no held"):
+        estimate_shares(out, method="em", n_boot=0)

@@ -56,6 +56,7 @@ from ._extras import require_extra
 from .dates import ReadDates, period_of, read_dates
 from .errors import UserError
 from .labelling.options import SCORE_PREFIX
+from .labelling.provenance import IN_MEMORY, meta_path, read_meta
 from .modeling.held_out import HELD_OUT_NAME, HeldOut
 
 if TYPE_CHECKING:
@@ -606,8 +607,10 @@ def estimate_shares(
         method: one of :data:`METHODS`; the default is the one ``benchmarks/bench_shares.py``
             found most accurate on real postings (``cc``; see :data:`DEFAULT_METHOD`).
         held_out: the model's held-out data, or the model folder holding
-            ``held_out.safetensors``; None: the built-in default model's where it has one
-            (``cc`` and ``pcc`` do without; ``cc`` then decides by arg-max). ``cc`` counts
+            ``held_out.safetensors`` (``"default"`` and ``"zero-shot"`` as ``--model`` names
+            them; a model other than the one recorded in the file's ``OUTPUT.meta.json`` is
+            refused); None: the recorded model's, else the built-in default model's, where it
+            has one (``cc`` and ``pcc`` do without; ``cc`` then decides by arg-max). ``cc`` counts
             the arg-max of the scores under the model's Other threshold, which is
             ``predicted_role`` unless label-csv ran with ``--min-confidence``.
         confidence: the coverage of the bootstrap intervals.
@@ -643,7 +646,7 @@ def estimate_shares(
     groups = [by] if isinstance(by, str) else list(by or [])
     _check_options(period, date_column, method, interval)
     held = _resolve_held_out(
-        held_out, needed=method in ("acc", "pacc", "em") or interval == "shift"
+        held_out, method in ("acc", "pacc", "em") or interval == "shift", frame_or_path
     )
     interval = interval or (DEFAULT_INTERVAL if held is not None else "sampling")
     extra = [*groups, date_column, title_column]
@@ -772,14 +775,40 @@ class _Cells:
         return pd.DataFrame.from_records(records, columns=columns)
 
 
-def _resolve_held_out(held_out: HeldOut | str | Path | None, needed: bool) -> HeldOut | None:
-    """The held-out data: given, read from a model folder, or the built-in default's (None
-    where there is none and the method can do without)."""
+def _resolve_held_out(
+    held_out: HeldOut | str | Path | None, needed: bool, source: Any
+) -> HeldOut | None:
+    """The held-out data: given; read from a model folder (``default`` and ``zero-shot`` as
+    ``--model`` names them); else that of the model that labelled ``source`` (its
+    ``OUTPUT.meta.json``); else the built-in default model's. None where there is none and the
+    method can do without.
+
+    Raises:
+        SharesInputError: a model other than the one that labelled ``source``, or none where
+            the method needs held-out data.
+    """
     if isinstance(held_out, HeldOut):
         return held_out
-    folder = Path(held_out) if held_out is not None else Path(__file__).parent / "default_model"
+    recorded = _recorded_model(source)
+    if held_out is not None:
+        asked = _model_key(held_out)
+        if recorded is not None and asked is not None and asked != recorded:
+            raise SharesInputError(
+                f"{source} was labelled by model {recorded!r} ({meta_path(source).name}), not "
+                f"{str(held_out)!r}: drop --model (held_out=) to use that model's held-out data"
+            )
+    model = str(held_out) if held_out is not None else recorded or "default"
+    if model == "zero-shot" or model == IN_MEMORY:
+        if not needed:
+            return None
+        what = "the zero-shot model" if model == "zero-shot" else "a model that was never saved"
+        raise SharesInputError(
+            f"{source} was labelled by {what}, which has no held-out data: use "
+            "method 'cc' or 'pcc' with interval 'sampling'"
+        )
+    folder = Path(__file__).parent / "default_model" if model == "default" else Path(model)
     if not (folder / HELD_OUT_NAME).is_file() and not folder.is_file():
-        if not needed and held_out is None:
+        if not needed:
             return None
         raise SharesInputError(
             f"{folder} has no {HELD_OUT_NAME} (the model's held-out data, which "
@@ -787,6 +816,24 @@ def _resolve_held_out(held_out: HeldOut | str | Path | None, needed: bool) -> He
             "method='cc' or 'pcc'"
         )
     return HeldOut.load(folder)
+
+
+def _recorded_model(source: Any) -> str | None:
+    """The model recorded in a labelled file's ``OUTPUT.meta.json`` (None: a frame, or none)."""
+    if not isinstance(source, (str, Path)):
+        return None
+    meta = read_meta(source)
+    return meta["model"] if meta is not None else None
+
+
+def _model_key(model: str | Path) -> str | None:
+    """A model as ``OUTPUT.meta.json`` records it: a built-in name or an absolute folder (None:
+    a held-out file, which names no model)."""
+    key = str(model).strip().lower().replace("_", "-")
+    if key in ("default", "zero-shot"):
+        return key
+    path = Path(model)
+    return str(path.resolve()) if path.is_dir() else None
 
 
 def _score_matrix(

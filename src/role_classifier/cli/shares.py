@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from .app import app
-from .common import ModelOpt, Period, QuietOpt, ShareInterval, ShareMethod, err, fail
+from .common import Period, QuietOpt, ShareInterval, ShareMethod, err, fail
 from .render import print_shares
 
 
@@ -69,7 +69,17 @@ def shares_cli(
         bool,
         typer.Option("--monthfirst", help="Read numeric dates month-first (4 March)."),
     ] = False,
-    model: ModelOpt = "default",
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help="The model that labelled the file, for its held-out data: a saved model "
+            "directory, 'default' or 'zero-shot'. [default: the one label-csv recorded in "
+            "LABELLED.meta.json, else 'default']",
+            show_default=False,
+        ),
+    ] = None,
     title_column: Annotated[
         str | None,
         typer.Option(
@@ -112,8 +122,7 @@ def shares_cli(
     from ..modeling.names import resolve_model_name
     from ..shares import DEFAULT_METHOD, estimate_shares, plot_shares, shares_table
 
-    name = resolve_model_name(model)
-    held = None if name in ("default", "zero-shot") else name
+    held = resolve_model_name(model) if model is not None else None
     if plot is not None:
         from .._extras import require_extra
 

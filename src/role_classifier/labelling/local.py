@@ -24,6 +24,7 @@ from ..threads import thread_limits
 from .checkpoint import Checkpoint, check_paths, model_fingerprint
 from .errors import InputFormatError, NoMatchError, ResumeError
 from .options import LabelOptions, check_header, column_types
+from .provenance import write_meta
 from .rows import Labeller, chunks
 from .summary import LabelSummary, min_confidence_note
 
@@ -147,6 +148,8 @@ def _run(
             f"({keep.describe_seen()}); nothing was written"
         )
     written = checkpoint.finish()
+    if out_path is not None:
+        write_meta(out_path, clf, options, identity["model"])
     return _summary(checkpoint, options, notes, written, columns, out_path, started, reader)
 
 
