@@ -385,7 +385,7 @@ _EXCEL_ERRORS = (zipfile.BadZipFile, KeyError, ValueError, OSError, SyntaxError,
 
 @contextlib.contextmanager
 def _excel(path: Path) -> Iterator[ExcelReader]:
-    require_extra("openpyxl")
+    require_extra("openpyxl", "reading an .xlsx file")
     from openpyxl import load_workbook
 
     if not path.is_file():

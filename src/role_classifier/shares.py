@@ -542,7 +542,7 @@ def _read_columns(path: Path, fmt: str, pick: Callable[[Sequence[str]], list[str
         if keep is None:
             raise SharesInputError(f"{path} holds no rows")
     elif fmt == "xlsx":
-        require_extra("openpyxl")
+        require_extra("openpyxl", "shares on an .xlsx file")
         keep = pick([str(c) for c in pd.read_excel(path, nrows=0).columns])
         frame = pd.read_excel(path, usecols=keep, dtype=object)[keep]
     else:
@@ -935,7 +935,7 @@ def plot_shares(
     """
     from ._extras import require_extra
 
-    require_extra("matplotlib")
+    require_extra("matplotlib", "shares --plot")
     plan = _Plan.of(df, roles, other_label)
     fig, axes = _figure(plan)
     for ax, (key, part) in zip(axes.flat, plan.shown):

@@ -129,7 +129,7 @@ def evaluate_cli(
     if report_dir is not None:  # its figures need matplotlib: say so before any work
         from .._extras import require_extra
 
-        require_extra("matplotlib")
+        require_extra("matplotlib", "evaluate --report-dir")
     filters = parse_filters(row_filter)  # a bad filter or taxonomy: the one error rule (app.py)
     train_filters = parse_filters(baseline_filter)
     tax = load_taxonomy(taxonomy) if taxonomy is not None else None

@@ -126,7 +126,7 @@ def shares_cli(
     if plot is not None:
         from .._extras import require_extra
 
-        require_extra("matplotlib")
+        require_extra("matplotlib", "shares --plot")
     df = estimate_shares(
         labelled,
         by=by,

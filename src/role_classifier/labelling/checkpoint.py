@@ -108,7 +108,7 @@ def check_paths(
     elif resume:
         raise ResumeError("--resume needs INPUT to be a file: standard input cannot be re-read")
     if fmt == "xlsx":
-        require_extra("openpyxl")
+        require_extra("openpyxl", "label-csv with an .xlsx OUTPUT")
     if out_path is not None:
         _check_leftovers(out_path, in_path, resume, overwrite)
     return fmt
@@ -126,7 +126,7 @@ def _check_input(in_path: Path, out_path: Path | None) -> None:
     except csvio.CsvInputError as exc:
         raise InputFormatError(str(exc)) from None
     if fmt == "xlsx":
-        require_extra("openpyxl")
+        require_extra("openpyxl", "label-csv with an .xlsx INPUT")
     if out_path is not None and _same_file(in_path, out_path):
         raise OutputIsInputError(
             f"OUTPUT is the input file {in_path}: write to a new file (the input is never "
