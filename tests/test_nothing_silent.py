@@ -1,9 +1,10 @@
-"""Nothing silently wrong: a filter that matches nothing, a finished OUTPUT, a cut CSV."""
+"""Nothing silently wrong: filters, finished outputs, cut CSVs, dates, provenance, formats."""
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -200,3 +201,70 @@ def test_shares_of_a_zero_shot_file_never_uses_the_default_models_held_out(
     assert df.attrs["interval"] == "sampling"  # no held-out data: no shift interval
     with pytest.raises(ValueError, match="labelled by the zero-shot model, which has no held"):
         estimate_shares(out, method="em", n_boot=0)
+
+
+# -- train and evaluate read every input format ---------------------------------------------------
+LABELLED = [
+    {"title": "ML engineer", "description": "Train models in pytorch.", "label": "ml engineer"},
+    {"title": "Nurse", "description": "Night shifts at the clinic.", "label": "Other"},
+    {"title": "", "description": None, "label": "Other"},
+    {"title": "AI engineer", "description": "Build rag apps.", "label": "Astronaut"},
+]
+
+
+def _write_labelled(path: Path) -> Path:
+    import gzip
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if path.suffix in (".parquet", ".pq"):
+        pq.write_table(pa.Table.from_pylist(LABELLED), path)
+    elif path.name.endswith((".jsonl", ".jsonl.gz")):
+        text = "".join(json.dumps(r) + "\n" for r in LABELLED).encode()
+        path.write_bytes(gzip.compress(text) if path.suffix == ".gz" else text)
+    elif path.suffix == ".xlsx":
+        from openpyxl import Workbook
+
+        book = Workbook()
+        sheet = book.active
+        sheet.append(list(LABELLED[0]))
+        for row in LABELLED:
+            sheet.append(list(row.values()))
+        book.save(path)
+    else:
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, list(LABELLED[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(LABELLED)
+        data = buf.getvalue().encode()
+        path.write_bytes(gzip.compress(data) if path.suffix == ".gz" else data)
+    return path
+
+
+@pytest.mark.parametrize(
+    "name", ["postings.parquet", "postings.jsonl", "postings.jsonl.gz", "postings.csv.gz", "p.xlsx"]
+)
+def test_train_and_evaluate_read_every_input_format(tmp_path: Path, name: str) -> None:
+    if name.endswith(".xlsx"):
+        pytest.importorskip("openpyxl")
+    from role_classifier.data import csv_header, read_labelled_csv
+
+    path = _write_labelled(tmp_path / name)
+    assert csv_header(path) == ["title", "description", "label"]
+    rows = read_labelled_csv(path, "label", "description", "title")
+    assert rows.labels == ["ML Engineer", "Other"] and rows.titles == ["ML engineer", "Nurse"]
+    assert rows.descriptions == ["Train models in pytorch.", "Night shifts at the clinic."]
+    assert rows.unknown_labels == {"Astronaut": 1} and len(rows.errors) == 1
+    assert rows.warnings() == []
+
+
+def test_evaluate_reads_parquet_on_the_command_line(tmp_path: Path, tiny_model_dir: Path) -> None:
+    path = _write_labelled(tmp_path / "postings.parquet")
+    args = ["evaluate", str(path), "--label-column", "label", "--text-column", "description"]
+    out = tmp_path / "eval.json"
+    result = runner.invoke(app, [*args, "--model", str(tiny_model_dir), "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())["models"]
+    assert "PAR1" not in result.output and '"evaluated": 2' in json.dumps(report)

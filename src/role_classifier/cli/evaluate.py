@@ -26,7 +26,13 @@ from .render import print_evaluation
 
 @app.command("evaluate")
 def evaluate_cli(
-    data: Annotated[str, typer.Argument(help="A labelled CSV; '-' reads standard input.")],
+    data: Annotated[
+        str,
+        typer.Argument(
+            help="A labelled CSV (TSV), .jsonl, .parquet or .xlsx, by extension (.gz after "
+            "CSV or JSON lines); '-' reads a CSV on standard input."
+        ),
+    ],
     label_column: Annotated[
         str, typer.Option("--label-column", help="Column of the true role (any casing).")
     ],
