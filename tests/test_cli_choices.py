@@ -137,7 +137,7 @@ def test_method_and_period_reach_estimate_shares_as_plain_strings(
         seen.update(kwargs)
         raise _Stop("stopped")
 
-    monkeypatch.setattr(shares, "estimate_shares", estimate_shares)
+    monkeypatch.setattr(shares, "role_shares", estimate_shares)
     args = ["shares", str(tmp_path / "l.csv"), "--date-column", "month"]
     result = runner.invoke(app, [*args, "--method", "PCC", "--period", "Quarter"])
     assert result.exit_code == 2 and "stopped" in result.stderr

@@ -596,7 +596,7 @@ def test_parquet_output_from_stdin_is_written_without_a_checkpoint(
     )
     assert result.exit_code == 0, result.stderr
     assert pq.read_table(tmp_path / "o.parquet").num_rows == 3
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.parquet"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.parquet", "o.parquet.meta.json"]
 
 
 def test_excel_output_restarts_on_resume_with_a_note(

@@ -268,3 +268,39 @@ def test_evaluate_reads_parquet_on_the_command_line(tmp_path: Path, tiny_model_d
     assert result.exit_code == 0, result.output
     report = json.loads(out.read_text())["models"]
     assert "PAR1" not in result.output and '"evaluated": 2' in json.dumps(report)
+
+
+# -- shares on the base install (no pandas) ------------------------------------------------------
+def test_shares_runs_without_pandas(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    labels = list(_default_labels())
+    scores = ",".join(["0.7"] + [f"{0.3 / (len(labels) - 1):.6f}"] * (len(labels) - 1))
+    lines = ["source,posted," + ",".join(f"score_{label}" for label in labels) + ",error"]
+    lines += [f"{s},2024-0{m},{scores}," for s in ("a", "b") for m in (1, 2) for _ in range(20)]
+    lines.append(f"a,2024-01,{','.join([''] * len(labels))},empty text")
+    path = tmp_path / "labelled.csv.gz"
+    import gzip
+
+    path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    out, png = tmp_path / "shares.csv", tmp_path / "shares.png"
+    code = (
+        "import sys; sys.modules['pandas'] = None; from role_classifier.cli import app; "
+        "app(sys.argv[1:])"
+    )
+    args = [str(path), "--by", "source", "--date-column", "posted", "--n-boot", "20"]
+    args += ["--out", str(out), "--plot", str(png), "--json"]
+    result = subprocess.run(
+        [sys.executable, "-c", code, "shares", *args], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    table = json.loads(result.stdout)
+    assert (table["rows"], table["error_rows"], table["used_rows"]) == (81, 1, 80)
+    first = table["shares"][0]
+    assert (first["source"], first["period"], first["n"]) == ("a", "2024-01", 20)
+    assert first["role"] == labels[0] and first["share"] == 1.0  # cc: every row decided so
+    with open(out, encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 4 * len(labels) and list(rows[0])[:3] == ["source", "period", "role"]
+    assert png.stat().st_size > 1000

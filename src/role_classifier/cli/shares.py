@@ -120,14 +120,14 @@ def shares_cli(
         role-classifier shares labelled.parquet --by source --json
     """
     from ..modeling.names import resolve_model_name
-    from ..shares import DEFAULT_METHOD, estimate_shares, plot_shares, shares_table
+    from ..shares import DEFAULT_METHOD, plot_shares, role_shares, shares_table
 
     held = resolve_model_name(model) if model is not None else None
     if plot is not None:
         from .._extras import require_extra
 
         require_extra("matplotlib", "shares --plot")
-    df = estimate_shares(
+    table = role_shares(
         labelled,
         by=by,
         date_column=date_column,
@@ -141,13 +141,13 @@ def shares_cli(
         dayfirst=_date_order(dayfirst, monthfirst),
     )
     if out is not None:
-        df.to_csv(out, index=False)
+        table.to_csv(out)
     if plot is not None:
-        plot_shares(df, plot)
+        plot_shares(table, plot)
     if as_json:
-        typer.echo(json.dumps(shares_table(df), ensure_ascii=False, indent=2))
+        typer.echo(json.dumps(shares_table(table), ensure_ascii=False, indent=2))
     else:
-        print_shares(df, quiet=quiet)
+        print_shares(table, quiet=quiet)
     for path in (out, plot):
         if path is not None and not quiet:
             err.print(f"wrote {path}", highlight=False)
