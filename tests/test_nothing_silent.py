@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -304,3 +305,46 @@ def test_shares_runs_without_pandas(tmp_path: Path) -> None:
         rows = list(csv.DictReader(f))
     assert len(rows) == 4 * len(labels) and list(rows[0])[:3] == ["source", "period", "role"]
     assert png.stat().st_size > 1000
+
+
+def _spy(calls: dict[str, int], name: str, real: Any) -> Any:
+    def spy(*args: Any) -> Any:
+        calls[name] += 1
+        return real(*args)
+
+    return spy
+
+
+# -- labelling takes the model's decision once ---------------------------------------------------
+def test_labelling_takes_the_models_label_scores_and_band(
+    tiny_trained: RoleClassifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from role_classifier.labelling import LabelOptions, label_records
+    from role_classifier.text import Posting
+
+    texts = [d for _, d in ADS] + ["Deploy llm agents with rag.", "Publish research papers."]
+    preds = tiny_trained.classify([Posting(t) for t in texts], top_k=1, evidence=0)
+    calls = {"decide": 0, "review_bands": 0}
+    for name in calls:  # the model decides once per batch; labelling never again
+        monkeypatch.setattr(tiny_trained, name, _spy(calls, name, getattr(tiny_trained, name)))
+    options = LabelOptions(text_column="text", all_scores=True)
+    values = label_records(tiny_trained, [[t] for t in texts], ["text"], options)
+    assert calls == {"decide": 1, "review_bands": 1}  # one batch, inside classify
+    columns = options.columns(tiny_trained.labels)
+    for pred, row in zip(preds, values, strict=True):
+        got = dict(zip(columns, row))
+        assert (got["predicted_role"], got["confidence"]) == (pred.label, pred.confidence)
+        assert got["review"] == pred.review
+        assert [got[f"score_{k}"] for k in tiny_trained.labels] == list(pred.scores.values())
+    other = tiny_trained.taxonomy.other_label
+    roles = [p for p in preds if p.label != other]
+    cut = sorted(p.confidence for p in roles)[-1]  # every role but the surest becomes Other
+    options = LabelOptions(text_column="text", min_confidence=cut)
+    values = label_records(tiny_trained, [[t] for t in texts], ["text"], options)
+    columns = options.columns()
+    for pred, row in zip(preds, values, strict=True):
+        got = dict(zip(columns, row))
+        below = pred.label != other and pred.confidence < cut
+        assert got["predicted_role"] == (other if below else pred.label)
+        assert got["role_below_threshold"] == (pred.label if below else None)
+        assert got["review"] == pred.review
