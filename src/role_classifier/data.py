@@ -1,6 +1,6 @@
 """Reading labelled files for ``train`` and ``evaluate``, through ``label-csv``'s readers.
 
-The file is read exactly as ``label-csv`` reads it (:func:`.readers.open_input`: CSV, TSV, JSON
+The file is read exactly as ``label-csv`` reads it (:func:`.io.open_input`: CSV, TSV, JSON
 lines, Parquet or Excel by suffix, ``.gz`` too, ``-`` for a CSV on standard input; CSV with
 per-line UTF-8 and a noted Windows-1252 fallback, a sniffed or given delimiter; the same
 filters). Cells that are not text (numbers, null) are read as CSV writes them. Labels are matched to the
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import csvio, readers
+from . import io as fileio
 from .errors import UserError
 from .taxonomy import Taxonomy, load_taxonomy
 from .text import Posting, posting_text
@@ -123,7 +123,7 @@ class LabelledRows:
                 + f"; {_lines(lines)})"
             )
         if self.delimiter != ",":
-            out.append(f"{where}read as {csvio.delimiter_name(self.delimiter)}-separated")
+            out.append(f"{where}read as {fileio.delimiter_name(self.delimiter)}-separated")
         return out
 
 
@@ -142,8 +142,8 @@ def parse_filters(specs: Sequence[str] | None) -> dict[str, list[str]]:
         {'split': ['test', 'val'], 'lang': ['en']}
     """
     try:
-        return csvio.parse_filters(specs)
-    except csvio.CsvInputError as exc:
+        return fileio.parse_filters(specs)
+    except fileio.CsvInputError as exc:
         raise DataError(str(exc)) from None
 
 
@@ -158,14 +158,14 @@ def csv_header(path: str | Path, *, delimiter: str | None = None) -> list[str]:
         ['id', 'title', 'description']
     """
     try:
-        with readers.open_input(path, delimiter=csvio.parse_delimiter(delimiter)) as reader:
+        with fileio.open_input(path, delimiter=fileio.parse_delimiter(delimiter)) as reader:
             return reader.header
-    except csvio.CsvInputError as exc:
+    except fileio.CsvInputError as exc:
         raise DataError(_data_message(str(exc))) from None
 
 
 def _data_message(message: str) -> str:
-    """csvio's wording for a file without rows, in the words train and evaluate have used."""
+    """The reader's wording for a file without rows, in the words train and evaluate have used."""
     return message.replace(
         "is empty: expected a header row naming the columns",
         "is empty: expected a CSV with a header row",
@@ -207,7 +207,7 @@ def read_labelled_csv(
     filters = dict(filters or {})
     name = "standard input" if str(path) == "-" else str(path)
     try:
-        with readers.open_input(path, delimiter=csvio.parse_delimiter(delimiter)) as reader:
+        with fileio.open_input(path, delimiter=fileio.parse_delimiter(delimiter)) as reader:
             rows = _read_rows(
                 reader,
                 name,
@@ -218,7 +218,7 @@ def read_labelled_csv(
                 filters,
                 group_column,
             )
-    except csvio.CsvInputError as exc:
+    except fileio.CsvInputError as exc:
         raise DataError(_data_message(str(exc))) from None
     if rows.total == 0:
         raise DataError(f"{name} has a header but no data rows")
@@ -228,7 +228,7 @@ def read_labelled_csv(
 
 
 def _read_rows(
-    reader: csvio.RecordReader,
+    reader: fileio.RecordReader,
     name: str,
     label_column: str,
     text_column: str,
@@ -249,7 +249,7 @@ def _read_rows(
         name=name,
     )
     rows.encoding_notes += [n.removeprefix("header: ") for n in reader.header_notes]
-    keep = csvio.RowFilter(header, filters)
+    keep = fileio.RowFilter(header, filters)
     number = 0
     for record in reader:
         rows.encoding_notes += record.notes
@@ -266,7 +266,7 @@ def _read_rows(
         elif not keep(record.cells):
             rows.filtered_out += 1
         else:
-            cells = [csvio.cell_text(c) for c in record.cells]  # JSON lines, Parquet, Excel
+            cells = [fileio.cell_text(c) for c in record.cells]  # JSON lines, Parquet, Excel
             _add_row(rows, cells, number, record.line, columns, taxonomy)
     rows.filter_seen = keep.describe_seen()
     return rows

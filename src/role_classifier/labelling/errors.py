@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..csvio import OutputPathError
 from ..errors import UserError
+from ..io import OutputPathError
 
 __all__ = [
     "ColumnClashError",

@@ -38,8 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import csvio
-from ..csvio import _json_value, _text
+from .. import io as fileio
 from ..threads import default_workers, thread_limits
 from .errors import ColumnClashError, InputFormatError, LabelCsvError, RowCountError
 from .options import LabelOptions, check_header, column_index, column_types
@@ -158,9 +157,9 @@ def output_arrays(columns: list[str], values: list[list[Any]], output_format: st
     for i, kind in enumerate(column_types(columns)):
         column = [row[i] for row in values]
         if as_text:
-            arrays.append(pa.array([_text(v) for v in column], type=pa.string()))
+            arrays.append(pa.array([fileio.text_cell(v) for v in column], type=pa.string()))
         elif kind == "float":
-            arrays.append(pa.array([_json_value(v) for v in column], type=pa.float64()))
+            arrays.append(pa.array([fileio.json_number(v) for v in column], type=pa.float64()))
         elif kind == "list":
             arrays.append(pa.array(column, type=pa.list_(pa.string())))
         else:
@@ -417,7 +416,7 @@ def input_delimiter(filesystem: Any, files: list[InputFile], options: LabelOptio
         raw = handle.read(1 << 16)
     end = _first_record_end(raw, "csv")
     first = (raw if end is None else raw[:end]).decode("utf-8-sig", errors="replace")
-    return csvio.sniff_delimiter(first)
+    return fileio.sniff_delimiter(first)
 
 
 # -- the job -----------------------------------------------------------------------------------
@@ -647,14 +646,14 @@ def _output_format(
     if concurrency is not None and concurrency < 1:
         raise LabelCsvError(f"concurrency must be at least 1, got {concurrency}")
     try:
-        fmt = csvio.output_format_for(
+        fmt = fileio.output_format_for(
             str(output).rstrip("/"), options.output_format, folder_default="parquet"
         )
-    except csvio.OutputPathError as exc:
+    except fileio.OutputPathError as exc:
         raise LabelCsvError(str(exc)) from None
     if options.bom:
         raise LabelCsvError("bom (--bom) needs --engine local: Ray's CSV part files have no BOM")
-    if csvio.output_gzipped(str(output).rstrip("/")):
+    if fileio.output_gzipped(str(output).rstrip("/")):
         raise LabelCsvError(
             "--engine ray writes a folder of part files; a .gz OUTPUT needs --engine local"
         )

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import csvio
+from .. import io as fileio
 from ..modeling.model import Prediction, RoleClassifier
 from ..progress import ProgressCallback
 from ..text import Posting, is_missing, language_warning, text_check
@@ -62,8 +62,8 @@ def prepare(
         return Row(cells if len(cells) == n_cols else [None] * n_cols, error=error, warning=warning)
     if not cells:
         return Row([""] * n_cols, error="blank line", warning=warning)
-    if len(cells) != n_cols:  # ragged: the same rule as csvio.Record.ragged_message
-        record = csvio.Record(0, cells, n_cols)
+    if len(cells) != n_cols:  # ragged: the same rule as fileio.Record.ragged_message
+        record = fileio.Record(0, cells, n_cols)
         padded = cells[:n_cols] + [""] * (n_cols - len(cells))
         return Row(padded, error=record.ragged_message(), warning=warning)
     description = cells[text_idx]
@@ -83,10 +83,10 @@ def prepare(
 
 
 def chunks(
-    reader: csvio.RecordReader,
+    reader: fileio.RecordReader,
     header: Sequence[str],
     options: LabelOptions,
-    keep: csvio.RowFilter,
+    keep: fileio.RowFilter,
 ) -> Iterator[tuple[list[Row], int]]:
     """Chunks of up to ``batch_size`` prepared rows, each with the input records it consumed
     (records left out by ``keep`` included). Ragged and unreadable rows are kept whatever the

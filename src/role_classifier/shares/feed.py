@@ -4,7 +4,7 @@ for, never the text, and without pandas.
 Formats follow the file's suffix as ``label-csv`` names its outputs: CSV and TSV through
 pyarrow's CSV reader (only the columns needed are converted, every cell as text), Parquet
 through pyarrow (only those columns are read), JSON lines and Excel through
-:func:`role_classifier.readers.open_input`; ``.gz`` after CSV, TSV or JSON lines. A pandas
+:func:`role_classifier.io.open_input`; ``.gz`` after CSV, TSV or JSON lines. A pandas
 DataFrame is read as it is.
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import csvio, readers
+from .. import io as fileio
 from ..labelling.options import SCORE_PREFIX
 from .methods import SharesInputError
 
@@ -88,7 +88,7 @@ def read_feed(source: Any, columns: Sequence[str] = (), prefix: str = SCORE_PREF
             raise SharesInputError(f"{path}: no such file")
         try:
             data = _read(path, fmt, lambda header: _pick(name, header, wanted, prefix))
-        except csvio.CsvInputError as exc:
+        except fileio.CsvInputError as exc:
             raise SharesInputError(str(exc)) from None
     score_cols = [c for c in data if c.startswith(prefix)]
     scores = np.column_stack([_numbers(data.pop(c)) for c in score_cols])
@@ -98,10 +98,10 @@ def read_feed(source: Any, columns: Sequence[str] = (), prefix: str = SCORE_PREF
 
 def _format(path: Path) -> str:
     try:  # label-csv's own rule, .gz included
-        return csvio.output_format_for(path)
-    except csvio.OutputPathError:
+        return fileio.output_format_for(path)
+    except fileio.OutputPathError:
         raise SharesInputError(
-            f"{path}: unknown extension {path.suffix!r} (one of {', '.join(csvio.EXTENSIONS)}, "
+            f"{path}: unknown extension {path.suffix!r} (one of {', '.join(fileio.EXTENSIONS)}, "
             "or .csv.gz, .tsv.gz, .jsonl.gz)"
         ) from None
 
@@ -131,7 +131,7 @@ def _read(path: Path, fmt: str, pick: Any) -> dict[str, list[Any]]:
         return pq.read_table(path, columns=keep).to_pydict()
     if fmt in ("csv", "tsv"):
         return _read_csv(path, fmt, pick)
-    with readers.open_input(path) as reader:  # JSON lines, Excel: the project's readers
+    with fileio.open_input(path) as reader:  # JSON lines, Excel: the project's readers
         keep = pick(reader.header)
         index = [reader.header.index(c) for c in keep]
         data: dict[str, list[Any]] = {c: [] for c in keep}
@@ -150,7 +150,7 @@ def _read_csv(path: Path, fmt: str, pick: Any) -> dict[str, list[Any]]:
     import pyarrow.csv as pacsv
 
     delimiter = "\t" if fmt == "tsv" else ","
-    with readers.open_input(path, delimiter=delimiter) as reader:
+    with fileio.open_input(path, delimiter=delimiter) as reader:
         keep = pick(reader.header)
     try:
         table = pacsv.read_csv(
