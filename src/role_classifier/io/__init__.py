@@ -49,6 +49,7 @@ from .readers import (
     count_rows,
     first_json_keys,
     open_input,
+    read_header,
 )
 from .records import Record, RecordReader, RowFilter, cell_text, parse_filters
 from .writers import (
@@ -105,6 +106,7 @@ __all__ = [
     "parse_delimiter",
     "parse_filters",
     "read_csv_header",
+    "read_header",
     "save_checkpoint",
     "sniff_delimiter",
     "text_cell",

@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from .._extras import require_extra
-from .csv_reader import CsvReader, decode_line, large_fields, open_csv
+from .csv_reader import CsvReader, decode_line, large_fields, open_csv, read_csv_header
 from .formats import _MAGIC, CsvInputError, input_format
 from .records import Record, RecordReader, cell_text
 
@@ -56,6 +56,7 @@ __all__ = [
     "count_rows",
     "first_json_keys",
     "open_input",
+    "read_header",
 ]
 
 _PARQUET_BATCH_ROWS = 1024
@@ -451,9 +452,51 @@ def count_lines(raw: IO[bytes], *, quoted: bool = True) -> int:
     return n + (last != b"\n")
 
 
+def read_header(
+    stream: Any, fmt: str, name: str, delimiter: str | None = None
+) -> tuple[list[str], str | None]:
+    """The column names (and CSV's delimiter, given or sniffed) of an input that is not a
+    local file, from a binary stream with ``read(n)`` (a pyarrow filesystem's, the Ray
+    engine's): CSV as :class:`.csv_reader.CsvReader` reads its header, JSON lines from the keys
+    of the first line. Reads only as far as the first record ends.
+
+    Raises:
+        CsvInputError: UTF-16, a blank first line, or a first line that is not a JSON object.
+
+    Example:
+        >>> import io
+        >>> read_header(io.BytesIO(b'id;"a\\nb"\\n1;2'), "csv", "x.csv")
+        (['id', 'a\\nb'], ';')
+    """
+    raw = stream.read(1 << 16)
+    while _first_record_end(raw, fmt) is None:  # a long header, or a quoted newline
+        more = stream.read(1 << 20)
+        if not more:
+            break
+        raw += more
+    end = _first_record_end(raw, fmt)
+    first = raw if end is None else raw[: end + 1]
+    if fmt == "jsonl":
+        return first_json_keys(first, name), None
+    return read_csv_header(first, name, delimiter)
+
+
+def _first_record_end(raw: bytes, fmt: str) -> int | None:
+    """Where the first record ends (CSV: newlines inside double quotes skipped), else None."""
+    if fmt != "csv":
+        end = raw.find(b"\n")
+        return None if end < 0 else end
+    in_quotes = False
+    for i, byte in enumerate(raw):
+        if byte == 0x22:
+            in_quotes = not in_quotes
+        elif byte == 0x0A and not in_quotes:
+            return i
+    return None
+
+
 def first_json_keys(raw: bytes, name: str) -> list[str]:
-    """The keys of the first JSON line of ``raw`` (a JSON lines file's first bytes); for inputs
-    that are not local files (the Ray engine's).
+    """The keys of the first JSON line of ``raw`` (a JSON lines file's first bytes).
 
     Raises:
         CsvInputError: the first line is not a JSON object.
