@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from .csvio import FORMATS  # noqa: F401
+from .io import FORMATS  # noqa: F401
 from .labelling import *  # noqa: F403
 from .labelling import __all__  # noqa: F401
