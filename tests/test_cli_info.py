@@ -180,7 +180,7 @@ def test_an_unreadable_default_model_is_reported_not_raised(
 ) -> None:
     import role_classifier.info as info_module
 
-    monkeypatch.setattr(info_module, "_DEFAULT_MODEL_DIR", tmp_path / "gone")
+    monkeypatch.setattr(info_module, "DEFAULT_MODEL_DIR", tmp_path / "gone")
     model = info()["default_model"]
     assert model["path"] == str(tmp_path / "gone") and "cannot read" in model["error"]
     result = runner.invoke(app, ["info"])

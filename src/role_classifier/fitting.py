@@ -1,4 +1,4 @@
-"""Fitting the head: an anchored, class-balanced logistic regression and a softmax temperature.
+"""Fitting the head: an anchored logistic regression and a softmax temperature.
 
 :func:`fit_head` fits a linear head over the feature vector (:mod:`.modeling.features`) whose L2
 penalty pulls towards the zero-shot scorer; :func:`fit_temperature` calibrates its scores.
@@ -22,7 +22,7 @@ def fit_head(
     config: TrainConfig,
     anchor: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
-    """Fit a standardised, class-balanced multinomial logistic regression.
+    """Fit a standardised multinomial logistic regression (classes weighted by ``class_weight``).
 
     Args:
         layout: where the embeddings and score blocks sit in ``x`` (:attr:`RoleClassifier.layout`).

@@ -39,12 +39,12 @@ class TrainConfig:
     """pull the head's weights towards the zero-shot scorer instead of towards zero."""
     c: float = 0.1
     """inverse L2 strength of the logistic regression on standardised features."""
-    title_embedding_scale: float = 2.0
+    title_embedding_scale: float = 0.5
     """scales the standardised title-embedding features against the zero-shot scores: below 1
     they are penalised harder (0 leaves them out)."""
-    embedding_scale: float = 0.3
+    embedding_scale: float = 1.0
     """the same for the mean description-window embedding."""
-    class_weight: str = "balanced"
+    class_weight: str = "none"
     """'balanced' reweights classes by inverse frequency; 'none' does not."""
     max_iter: int = 3000
     """solver iterations."""
@@ -66,10 +66,10 @@ class TrainConfig:
     finetune_lora_rank: int = 0
     """train a LoRA adapter of this rank instead of every backbone weight (0: full fine-tune);
     the adapter is what is saved (2.6 MB at rank 16) instead of the whole 90 MB backbone."""
-    backend: str = "torch"
-    """the encoder whose features the head is fitted on: 'torch' (fp32) or 'onnx' (int8, what
-    `classify` and `label-csv` use by default). The shipped head is fitted on torch features and
-    measured on both (README, Results). Fine-tuning always runs on torch."""
+    backend: str = "onnx"
+    """the encoder whose features the head is fitted on: 'onnx' (int8, what `classify` and
+    `label-csv` use by default; the shipped head is fitted on it) or 'torch' (fp32). Fine-tuning
+    always runs on torch."""
     window_tokens: int = 128
     """word-pieces per description window."""
     max_windows: int = 32
