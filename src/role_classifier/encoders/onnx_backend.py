@@ -1,7 +1,7 @@
 """The default inference backend: the backbone as int8 ONNX, run by ONNX Runtime, no torch.
 
 :class:`OnnxEncoder` windows and batches exactly like the torch encoder (it shares
-:class:`role_classifier.encoder.Encoder`), tokenises with the ``tokenizers`` library and runs an
+:class:`role_classifier.encoders.base.Encoder`), tokenises with the ``tokenizers`` library and runs an
 int8 export of the same weights. Nothing on this path imports torch or transformers.
 
 Where the ONNX file comes from:
