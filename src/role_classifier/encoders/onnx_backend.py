@@ -354,4 +354,6 @@ class OnnxEncoder(Encoder):
         feeds = {"input_ids": input_ids, "attention_mask": mask}
         if "token_type_ids" in self._inputs:
             feeds["token_type_ids"] = np.zeros_like(input_ids)
-        return mean_pool_np(self.session.run(None, feeds)[0], mask)
+        with self.lock:  # the one call of the model (serving sets a lock: use_lock)
+            hidden = self.session.run(None, feeds)[0]
+        return mean_pool_np(hidden, mask)
