@@ -265,6 +265,7 @@ def test_a_damaged_shipped_file_is_never_used(
         onnx_model_path()
 
 
+@pytest.mark.torch
 def test_a_damaged_shipped_file_is_replaced_by_a_build_where_torch_is(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd
 ) -> None:
