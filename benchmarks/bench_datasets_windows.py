@@ -39,12 +39,11 @@ def main() -> None:
 
     import datasets
 
-    from role_classifier import encoder as encoder_module
+    from role_classifier.encoders.torch_backend import TorchEncoder
     from role_classifier.text import clean_text
 
     datasets.disable_progress_bars()
-    torch_encoder = getattr(encoder_module, "TorchEncoder", encoder_module.Encoder)
-    enc = torch_encoder()
+    enc = TorchEncoder()
     with SAMPLES.open(encoding="utf-8") as f:
         texts = [clean_text(row["description"]) for row in csv.DictReader(f)] * opts.copies
 

@@ -66,8 +66,8 @@ def run_process(cmd: list[str]) -> tuple[float, float]:
 
 def label_csv_rates(rows: int, repeats: int, model: str) -> dict[str, float]:
     """Best rows/s per backend, runs alternating so a noisy neighbour hits both."""
-    from role_classifier.batch import label_csv
-    from role_classifier.model import RoleClassifier
+    from role_classifier import RoleClassifier
+    from role_classifier.labelling import label_csv
 
     best = {"torch": 0.0, "onnx": 0.0}
     with tempfile.TemporaryDirectory() as tmp:

@@ -37,9 +37,9 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from bench_label_csv import build_tiny_model, sample_postings, write_csv
 
+from role_classifier import RoleClassifier
 from role_classifier import io as fileio
 from role_classifier.labelling import label_csv
-from role_classifier.modeling.model import RoleClassifier
 from role_classifier.threads import default_workers
 
 

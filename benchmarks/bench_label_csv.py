@@ -31,8 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from role_classifier.batch import label_csv
-from role_classifier.model import ModelConfig, RoleClassifier
+from role_classifier import ModelConfig, RoleClassifier
+from role_classifier.labelling import label_csv
 from role_classifier.text import clean_text, split_title
 from role_classifier.threads import default_workers, thread_limits
 

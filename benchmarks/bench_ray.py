@@ -42,9 +42,9 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=64)
     args = ap.parse_args()
 
-    from role_classifier.batch import label_csv
-    from role_classifier.model import RoleClassifier
-    from role_classifier.ray_engine import label_dataset
+    from role_classifier import RoleClassifier
+    from role_classifier.labelling import label_csv
+    from role_classifier.labelling.ray import label_dataset
     from role_classifier.threads import default_workers, thread_limits
 
     with open(SAMPLES, encoding="utf-8", newline="") as f:

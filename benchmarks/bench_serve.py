@@ -38,8 +38,8 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_label_csv import sample_postings, write_csv  # noqa: E402
 
-from role_classifier.batch import label_csv  # noqa: E402
-from role_classifier.model import RoleClassifier  # noqa: E402
+from role_classifier import RoleClassifier  # noqa: E402
+from role_classifier.labelling import label_csv  # noqa: E402
 from role_classifier.text import split_title  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,17 +1,73 @@
-"""Shared fixtures: a tiny randomly initialised BERT, so unit tests need no download and run fast."""
+"""Shared fixtures: a tiny randomly initialised BERT, so unit tests need no download and run fast.
+
+Tests by what they need: torch and transformers are imported inside the fixtures that build the
+tiny BERT, never at the top, so the tests that need no torch run on the base install
+(``pip install role-classifier`` plus pytest; ``.ci/run`` does, with ``-m "not torch"``).
+
+* a test that uses the tiny BERT (any fixture built on ``tiny_backbone``) is marked ``torch``
+  here, and skipped where torch is not installed;
+* a test that needs torch otherwise says so with ``@pytest.mark.torch``;
+* a test module that imports an optional package at its top is listed in :data:`MODULE_NEEDS`
+  and not collected where that package is missing (the summary names it).
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import string
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
-from transformers import BertConfig, BertModel, BertTokenizerFast
 
 from role_classifier.modeling.model import ModelConfig, RoleClassifier
+
+TORCH_FIXTURE = "tiny_backbone"
+"""Every test whose fixtures include this one needs torch and transformers."""
+
+MODULE_NEEDS = {
+    "test_dataframe.py": ("pandas",),
+    "test_ray_engine.py": ("pandas",),
+    "test_serve.py": ("fastapi", "httpx", "multipart"),
+    "test_shares.py": ("pandas",),
+    "test_threads.py": ("torch",),
+}
+"""Test modules that import optional packages at their top, and those packages."""
+
+_NOT_COLLECTED: list[str] = []
+
+
+def _missing(*modules: str) -> list[str]:
+    return [m for m in modules if importlib.util.find_spec(m) is None]
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Leave out a module whose optional packages are missing (said in the summary)."""
+    missing = _missing(*MODULE_NEEDS.get(collection_path.name, ()))
+    if missing:
+        _NOT_COLLECTED.append(f"{collection_path.name} (needs {', '.join(missing)})")
+        return True
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark ``torch`` every test built on the tiny BERT; skip the torch tests without torch."""
+    no_torch = _missing("torch", "transformers")
+    skip = pytest.mark.skip(reason=f"needs {' and '.join(no_torch)} (the train extra)")
+    for item in items:
+        if TORCH_FIXTURE in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.torch)
+        if no_torch and item.get_closest_marker("torch") is not None:
+            item.add_marker(skip)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _NOT_COLLECTED:
+        terminalreporter.write_line(
+            "not collected, optional packages missing: " + "; ".join(_NOT_COLLECTED)
+        )
+
 
 WORDS = """
 the a an and or of to in for with on at by we you our your is are be will build run train
@@ -37,15 +93,17 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ["ROLE_CLASSIFIER_CACHE"] = str(cache)
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _one_torch_thread() -> None:
-    """Tiny models run fastest single-threaded; two threads on a shared 2-core box thrash."""
-    torch.set_num_threads(1)
-
-
 @pytest.fixture(scope="session")
 def tiny_backbone(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 2-layer, 32-wide BERT with a ~150-word vocabulary, saved as a transformers directory."""
+    """A 2-layer, 32-wide BERT with a ~150-word vocabulary, saved as a transformers directory.
+
+    Tiny models run fastest single-threaded (two threads on a shared 2-core box thrash), so
+    torch gets one thread from here on.
+    """
+    import torch
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    torch.set_num_threads(1)
     path = tmp_path_factory.mktemp("tiny-bert")
     vocab_file = path / "vocab.txt"
     vocab_file.write_text("\n".join(_vocab()) + "\n", encoding="utf-8")

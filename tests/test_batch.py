@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-import torch
 from typer.testing import CliRunner
 
 from role_classifier import io as fileio
@@ -467,6 +466,8 @@ def test_count_records(tmp_path: Path) -> None:
 def test_workers_sets_and_restores_torch_threads(
     tmp_path: Path, tiny_trained: RoleClassifier, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import torch
+
     before = torch.get_num_threads()
     seen = []
     real = rows.classify_batch

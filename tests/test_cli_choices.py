@@ -65,7 +65,7 @@ def test_help_lists_the_choices(args: list[str], option: str, choice: type[enum.
     result = runner.invoke(app, [args[0], "--help"], env={"COLUMNS": "120"})
     assert result.exit_code == 0, result.output
     listed = "|".join(member.value for member in choice)
-    assert f"{option} <{listed}>" in flat(result.stdout)
+    assert f"{option} [{listed}]" in flat(result.stdout)
 
 
 @pytest.mark.parametrize(("args", "option", "choice"), CHOICES, ids=IDS)

@@ -42,6 +42,7 @@ def labelled_csv(tmp_path: Path) -> Path:
 
 
 def test_require_extra_names_the_extra(without) -> None:  # noqa: ANN001
+    pytest.importorskip("matplotlib")  # the installed example below
     without("peft")
     with pytest.raises(MissingExtraError) as info:
         require_extra("peft")
@@ -94,6 +95,7 @@ def test_lora_training_without_peft(without, labelled_csv: Path, tmp_path: Path)
 def test_report_figures_leave_matplotlib_global_state_alone(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    pytest.importorskip("matplotlib")
     import importlib
 
     import matplotlib

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -67,6 +68,50 @@ def test_help_fits_80_columns_and_is_never_cut_off(command: str) -> None:
     for param in cmd.params:
         if param.help:  # options and arguments
             assert flat(param.help) in flat(text), f"{param.opts[0]}'s help is cut"
+
+
+@pytest.mark.parametrize("command", ["", *COMMANDS])
+def test_help_shows_no_type_names_or_braces_of_typer(command: str) -> None:
+    """``--filter COL=VALUE``, ``--backend [onnx|torch]``, ``INPUT``: never ``<list[str]>``,
+    ``<str>``, ``<int range>`` or ``{INPUT}``."""
+    args = [command, "--help"] if command else ["--help"]
+    text = runner.invoke(app, args, env={"COLUMNS": "100"}).stdout
+    option_lines = [line for line in text.splitlines() if line.startswith("  -")]
+    usage = text.splitlines()[0]
+    leaks = re.findall(
+        r"(?<!\w)<[a-z][^<>]*>|\{[A-Za-z_]+\}", usage + "\n" + "\n".join(option_lines)
+    )
+    assert not leaks, f"{command or 'role-classifier'} --help shows {leaks}"
+    cmd = GROUP.commands.get(command, GROUP)  # type: ignore[attr-defined]
+    for param in cmd.params:
+        if param.param_type_name == "argument":
+            assert param.metavar and param.metavar.isupper(), param.name
+            assert param.metavar in usage
+        elif not param.is_flag and not param.hidden:
+            assert param.metavar and "<" not in param.metavar, param.opts
+
+
+@pytest.mark.parametrize(
+    ("command", "option", "metavar"),
+    [
+        ("label-csv", "--filter", "COL=VALUE"),
+        ("evaluate", "--model", "MODEL"),
+        ("train", "--label-column", "COL"),
+        ("classify", "--backend", "[onnx|torch]"),
+        ("shares", "--by", "COL"),
+        ("train", "--c", "C"),
+    ],
+)
+def test_options_show_what_they_take(command: str, option: str, metavar: str) -> None:
+    text = runner.invoke(app, [command, "--help"], env={"COLUMNS": "100"}).stdout
+    assert f"{option} {metavar} " in text
+
+
+def test_train_c_says_it_is_the_inverse_l2_strength() -> None:
+    [c] = [p for p in GROUP.commands["train"].params if p.name == "c"]  # type: ignore[attr-defined]
+    assert "inverse L2 strength" in c.help
+    [seed] = [p for p in GROUP.commands["train"].params if p.name == "seed"]  # type: ignore[attr-defined]
+    assert "seed" in seed.help.lower() and seed.help != "Overrides the config."
 
 
 def test_importing_the_package_changes_nothing_and_loads_no_torch() -> None:

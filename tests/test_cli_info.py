@@ -124,12 +124,14 @@ def test_the_platform_cache_folder_is_named_when_nothing_is_set(
 def test_missing_packages_are_not_installed_and_extras_say_how(
     monkeypatch: pytest.MonkeyPatch, cache: Path
 ) -> None:
+    for present in ("uvicorn", "multipart"):  # the rest of the serve extra, so fastapi is all
+        pytest.importorskip(present)
     _hide(monkeypatch, "torch", "fastapi")
     about = info()
     assert about["packages"]["torch"] is None
     assert about["extras"]["serve"]["installed"] is False
     assert about["extras"]["serve"]["missing"] == ["fastapi"]
-    assert about["extras"]["train"]["missing"] == ["torch"]
+    assert "torch" in about["extras"]["train"]["missing"]  # (all of it on the base install)
     result = runner.invoke(app, ["info"])
     assert result.exit_code == 0, result.output
     lines = [" ".join(line.split()) for line in result.stdout.splitlines()]
@@ -180,7 +182,7 @@ def test_an_unreadable_default_model_is_reported_not_raised(
 ) -> None:
     import role_classifier.info as info_module
 
-    monkeypatch.setattr(info_module, "_DEFAULT_MODEL_DIR", tmp_path / "gone")
+    monkeypatch.setattr(info_module, "DEFAULT_MODEL_DIR", tmp_path / "gone")
     model = info()["default_model"]
     assert model["path"] == str(tmp_path / "gone") and "cannot read" in model["error"]
     result = runner.invoke(app, ["info"])

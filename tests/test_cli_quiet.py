@@ -141,7 +141,7 @@ def test_train_quiet_still_prints_errors(labelled_csv: Path, tmp_path: Path) -> 
 
 
 def test_print_shares_quiet_prints_the_table_only(capsys: pytest.CaptureFixture[str]) -> None:
-    import pandas as pd
+    pd = pytest.importorskip("pandas")
 
     from role_classifier.cli.render import print_shares
 
@@ -166,6 +166,7 @@ def test_print_shares_quiet_prints_the_table_only(capsys: pytest.CaptureFixture[
     assert quiet.err == "" and quiet.out == loud.out
 
 
+@pytest.mark.torch  # transformers comes with torch, in the train extra
 def test_quiet_libraries_turns_transformers_bars_off_and_back() -> None:
     import os
 

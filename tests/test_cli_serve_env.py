@@ -30,7 +30,7 @@ TAXONOMY = Path(__file__).parent.parent / "src" / "role_classifier" / "configs" 
 @pytest.fixture()
 def served(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """What ``serve`` hands uvicorn.run, and the model it loaded (no socket is opened)."""
-    import uvicorn
+    uvicorn = pytest.importorskip("uvicorn")
 
     seen: dict[str, Any] = {}
     load = common.load_model

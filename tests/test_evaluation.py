@@ -764,13 +764,9 @@ def test_advice_on_an_evaluation(postings_csv: Path, tiny_trained) -> None:  # n
     assert hint.endswith("--min-confidence 0.5 --taxonomy roles.yaml --backend torch")
 
 
-def test_old_module_paths_still_import() -> None:
+def test_the_evaluation_package_exports_its_names() -> None:
     import role_classifier.evaluation as evaluation
-    from role_classifier import _report_plots, baselines
-    from role_classifier.evaluation import plots
 
-    assert baselines.TfidfBaseline is TfidfBaseline
-    assert _report_plots.coverage_figure is plots.coverage_figure
     for name in (
         "BASELINE_NAME", "SCHEMA_VERSION", "GROUP_KEYS", "Classifier", "ModelRun", "evaluate",
         "label_csv_command", "compute_metrics", "coverage_curve", "group_metrics",

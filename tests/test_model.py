@@ -16,6 +16,7 @@ ADS = [
 ]
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("fixture", ["tiny_zero_shot", "tiny_trained"])
 def test_predict_proba_rows_sum_to_one(fixture: str, request: pytest.FixtureRequest) -> None:
     clf: RoleClassifier = request.getfixturevalue(fixture)
@@ -25,6 +26,7 @@ def test_predict_proba_rows_sum_to_one(fixture: str, request: pytest.FixtureRequ
     assert (proba >= 0).all()
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("fixture", ["tiny_zero_shot", "tiny_trained"])
 def test_single_string_and_list_agree(fixture: str, request: pytest.FixtureRequest) -> None:
     clf: RoleClassifier = request.getfixturevalue(fixture)

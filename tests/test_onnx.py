@@ -265,6 +265,7 @@ def test_a_damaged_shipped_file_is_never_used(
         onnx_model_path()
 
 
+@pytest.mark.torch
 def test_a_damaged_shipped_file_is_replaced_by_a_build_where_torch_is(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd
 ) -> None:
@@ -343,3 +344,29 @@ def test_the_shipped_file_is_the_deterministic_export_of_the_bundled_weights() -
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "byte-identical" in done.stdout
+
+
+def test_every_onnx_call_holds_the_encoders_lock() -> None:
+    """Windows, short texts and an evidence group all reach the session through ``use_lock``."""
+    import threading
+
+    from role_classifier.encoders.onnx_backend import OnnxEncoder
+
+    enc = OnnxEncoder()
+    lock, held = threading.RLock(), []
+    session = enc.session
+
+    class Session:
+        def __getattr__(self, name: str) -> object:
+            return getattr(session, name)
+
+        def run(self, *args: object, **kwargs: object) -> object:
+            held.append(lock._is_owned())  # type: ignore[attr-defined]
+            return session.run(*args, **kwargs)
+
+    enc.session = Session()  # type: ignore[assignment]
+    enc.use_lock(lock)
+    enc.embed(["MLOps Engineer"])
+    enc.embed_group(["You will run model serving.", "You will own the registry."])
+    enc.embed_windows(enc.windows_many(["You will train models. You will ship them."]))
+    assert len(held) >= 3 and all(held)

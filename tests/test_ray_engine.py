@@ -1,4 +1,4 @@
-"""``label-csv --engine ray`` (role_classifier.ray_engine).
+"""``label-csv --engine ray`` (role_classifier.labelling.ray).
 
 The unmarked tests need no Ray cluster: the per-row function, the callable class on plain
 batches, the input checks and the CLI's refusals. The ``ray`` tests (``pytest -m ray``) share one
@@ -183,7 +183,7 @@ def test_cli_ray_checks_fail_fast_without_a_cluster(tmp_path: Path, tiny_model_d
 def test_importing_the_package_does_not_import_ray() -> None:
     import subprocess
 
-    code = "import role_classifier, role_classifier.ray_engine, sys; print('ray' in sys.modules)"
+    code = "import role_classifier, role_classifier.labelling.ray, sys; print('ray' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

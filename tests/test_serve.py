@@ -74,8 +74,9 @@ class _Flaky:
             raise RuntimeError("boom")
         return self.clf.classify(postings, **kwargs)
 
-    def encode(self, *args: Any, **kwargs: Any) -> Any:
-        return self.clf.encode(*args, **kwargs)
+    @property
+    def encoder(self) -> Any:
+        return self.clf.encoder
 
 
 # -- health and startup --------------------------------------------------------------------------
@@ -410,3 +411,90 @@ def test_csv_job_with_all_scores_returns_the_files_role_shares(client: TestClien
         assert r.status_code == 200 and r.content[:4] == b"\x89PNG"
     header = client.get(job["download_url"]).text.splitlines()[0]
     assert "score_ML Engineer" in header and header.endswith("review,error")
+
+
+# -- one lock, in the encoder ---------------------------------------------------------------------
+class _WatchedLock:
+    """A re-entrant lock that records who holds it, and a backbone call that checks it is held."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._guard = threading.Lock()
+        self.owner: int | None = None
+        self.depth = 0
+        self.calls = 0
+        self.unlocked_calls = 0
+        self.in_flight = 0
+        self.most_in_flight = 0
+
+    def __enter__(self) -> None:
+        self._lock.acquire()
+        self.owner, self.depth = threading.get_ident(), self.depth + 1
+
+    def __exit__(self, *exc: object) -> None:
+        self.depth -= 1
+        if not self.depth:
+            self.owner = None
+        self._lock.release()
+
+    def watch(self, backbone: Any) -> Any:
+        """``backbone`` (its attributes too), each call counted and checked."""
+        lock = self
+
+        class Watched:
+            def __getattr__(self, name: str) -> Any:
+                return getattr(backbone, name)
+
+            def __call__(self, *args: Any, **kwargs: Any) -> Any:
+                with lock._guard:
+                    lock.calls += 1
+                    lock.unlocked_calls += lock.owner != threading.get_ident()
+                    lock.in_flight += 1
+                    lock.most_in_flight = max(lock.most_in_flight, lock.in_flight)
+                try:
+                    time.sleep(0.001)  # room for another thread to come in, were it not locked
+                    return backbone(*args, **kwargs)
+                finally:
+                    with lock._guard:
+                        lock.in_flight -= 1
+
+        return Watched()
+
+
+def test_serving_locks_the_encoder_itself_for_predict_evidence_roles_and_csv_jobs(
+    served: RoleClassifier, tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = ServeConfig(model_name=str(tiny_model_dir))
+    with TestClient(create_app(served, config)) as c:
+        _wait_ready(c)
+        state = c.app.state.serve  # type: ignore[attr-defined]
+        assert served.encoder.lock is state.lock  # the served model, not a patched copy
+        assert state.jobs.model is served
+        watched = _WatchedLock()
+        monkeypatch.setattr(served.encoder, "lock", watched)
+        monkeypatch.setattr(served.encoder, "model", watched.watch(served.encoder.model))
+        served.reset_prototypes()  # the role embeddings are computed again, under the lock
+        data = (SAMPLES / "unlabeled.csv").read_bytes()
+        calls = [
+            lambda: c.post("/v1/classify", json={"text": AD, "evidence": 3}).raise_for_status(),
+            lambda: served.predict([AD, "Pour coffee for our guests at the cafe."]),
+            lambda: served.classify(AD, evidence=3),
+            lambda: _label_upload(c, data),
+        ]
+        errors: list[BaseException] = []
+
+        def run(call: Any) -> None:
+            try:
+                call()
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=run, args=(f,)) for f in calls * 2]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+    assert not errors, errors
+    assert watched.calls > 0
+    assert watched.unlocked_calls == 0, f"{watched.unlocked_calls} of {watched.calls} unlocked"
+    assert watched.most_in_flight == 1

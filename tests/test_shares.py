@@ -266,7 +266,7 @@ def test_plots_are_written(held: HeldOut, tmp_path: Path) -> None:
 
 
 def test_model_saves_and_loads_its_held_out(tiny_trained, held: HeldOut, tmp_path: Path) -> None:
-    from role_classifier.model import RoleClassifier
+    from role_classifier import RoleClassifier
 
     assert tiny_trained.held_out is None
     tiny_trained.held_out = held

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 from threadpoolctl import threadpool_info
 
 from role_classifier.threads import current_workers, default_workers, thread_limits
+
+pytestmark = pytest.mark.torch
 
 
 def test_thread_limits_caps_every_pool_and_restores_them() -> None:

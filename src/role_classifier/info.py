@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .modeling.names import DEFAULT_MODEL_DIR
 
 __all__ = ["DEFAULT_BACKEND", "PACKAGES", "info"]
 
@@ -34,9 +35,8 @@ PACKAGES = ("onnxruntime", "tokenizers", "numpy", "torch", "transformers")
 DEFAULT_BACKEND = "onnx"
 """the backend every command and ``load_classifier`` use unless told otherwise."""
 
-# the default model's files (role_classifier.modeling.model and .held_out own these names; they
-# are not imported here because that loads numpy, and info must answer at once)
-_DEFAULT_MODEL_DIR = Path(__file__).parent / "default_model"
+# the default model's files (modeling.persistence and .held_out own these names; they are not
+# imported here because that loads numpy, and info must answer at once; modeling.names does not)
 _CONFIG_NAME = "config.json"
 _HELD_OUT_NAME = "held_out.safetensors"
 
@@ -96,7 +96,7 @@ def _installed_version(package: str) -> str | None:
 
 def _default_model() -> dict[str, Any]:
     """The built-in model: where it is, its labels, backend, and held-out data and metrics."""
-    path = _DEFAULT_MODEL_DIR
+    path = DEFAULT_MODEL_DIR
     about: dict[str, Any] = {"path": str(path)}
     try:
         saved = json.loads((path / _CONFIG_NAME).read_text(encoding="utf-8"))

@@ -35,11 +35,13 @@ import numpy as np
 
 from .data import DataError, LabelledRows, csv_header, read_labelled_csv
 from .modeling.features import FeatureLayout
+from .modeling.fitting import fit_head, fit_temperature, source_weights
 from .modeling.head import fit_review
 from .modeling.held_out import HeldOut
 from .modeling.model import Encoded, ModelConfig, RoleClassifier
 from .taxonomy import Taxonomy, load_taxonomy
 from .text import Posting
+from .training_config import TrainConfig
 
 __all__ = [
     "TrainConfig",
@@ -52,133 +54,8 @@ __all__ = [
 ]
 
 
-CALIBRATIONS = ("cross-val", "dev", "none")
-
-
 class TrainingDataError(DataError):
     """Training data that cannot be used; raised before any training starts."""
-
-
-@dataclass
-class TrainConfig:
-    """Settings of one training run (``configs/train.yaml``); unknown keys are rejected."""
-
-    seed: int = 13
-    """seed for the folds, the dev split and the solver: the same command twice gives the same
-    model."""
-    calibration: str = "cross-val"
-    """where the temperatures (and the Other threshold) are fitted: 'cross-val' (out-of-fold
-    scores of every row), 'dev' (one held-out dev split; required with fine-tuning, so the
-    backbone never sees the calibration rows) or 'none' (temperature 1)."""
-    calibration_folds: int = 5
-    """folds for ``calibration: cross-val``; postings sharing a group (company) stay together."""
-    dev_fraction: float = 0.2
-    """share of rows held out (stratified) as the dev split (``calibration: dev``)."""
-    anchor_zero_shot: bool = True
-    """pull the head's weights towards the zero-shot scorer instead of towards zero."""
-    c: float = 0.1
-    """inverse L2 strength of the logistic regression on standardised features."""
-    title_embedding_scale: float = 2.0
-    """scales the standardised title-embedding features against the zero-shot scores: below 1
-    they are penalised harder (0 leaves them out)."""
-    embedding_scale: float = 0.3
-    """the same for the mean description-window embedding."""
-    class_weight: str = "balanced"
-    """'balanced' reweights classes by inverse frequency; 'none' does not."""
-    max_iter: int = 3000
-    """solver iterations."""
-    description_only_view: bool = True
-    """also train on every posting without its title, so descriptions alone are read well."""
-    tune_other_threshold: bool = False
-    """pick the Other threshold that maximises held-out macro-F1 (else 0: plain arg-max)."""
-    review_precision: float = 0.95
-    """the review band: thresholds found on held-out scores so that ``auto`` answers reach this
-    precision (the rest are ``review``)."""
-    finetune_epochs: int = 0
-    """epochs of full backbone fine-tuning before the head is fitted (0: frozen backbone)."""
-    finetune_lr: float = 3e-5
-    """AdamW learning rate for fine-tuning."""
-    finetune_windows: int = 4
-    """description windows sampled per posting per fine-tuning epoch (plus its title)."""
-    finetune_batch_size: int = 16
-    """windows per fine-tuning step."""
-    finetune_lora_rank: int = 0
-    """train a LoRA adapter of this rank instead of every backbone weight (0: full fine-tune);
-    the adapter is what is saved (2.6 MB at rank 16) instead of the whole 90 MB backbone."""
-    backend: str = "torch"
-    """the encoder whose features the head is fitted on: 'torch' (fp32) or 'onnx' (int8, what
-    `classify` and `label-csv` use by default). The shipped head is fitted on torch features and
-    measured on both (README, Results). Fine-tuning always runs on torch."""
-    read: str = "all"
-    """which sentences of a description the model reads: 'all', or 'duties' (the job's duties
-    and requirements, found by the section reader; see ``ModelConfig.read``)."""
-    source_balance: float = 0.0
-    """how far training sources (the training files) are balanced: a posting of a source with
-    ``n`` rows weighs ``n ** -source_balance`` (the weights rescaled to average 1). 0: every
-    posting counts once, so the largest source dominates; 1: every source counts the same."""
-    window_tokens: int = 128
-    """word-pieces per description window."""
-    max_windows: int = 32
-    """windows kept per ad."""
-    batch_size: int = 32
-    """windows per forward pass."""
-
-    def __post_init__(self) -> None:
-        if self.calibration not in CALIBRATIONS:
-            raise ValueError(
-                f"calibration must be one of {', '.join(CALIBRATIONS)}, got '{self.calibration}'"
-            )
-        if self.calibration == "cross-val" and self.calibration_folds < 2:
-            raise ValueError(f"calibration_folds must be at least 2, got {self.calibration_folds}")
-        if self.read not in ("all", "duties"):
-            raise ValueError(f"read must be all or duties, got '{self.read}'")
-        if not 0.0 <= self.source_balance <= 1.0:
-            raise ValueError(f"source_balance must be between 0 and 1, got {self.source_balance}")
-        if self.backend not in ("onnx", "torch"):
-            raise ValueError(f"backend must be onnx or torch, got '{self.backend}'")
-        if self.finetune_epochs > 0 and self.calibration == "cross-val":
-            raise ValueError(
-                "fine-tuning (finetune_epochs > 0) needs calibration: dev, so that the "
-                "temperatures are fitted on rows the fine-tuned backbone has not seen"
-            )
-
-    @classmethod
-    def from_yaml(cls, path: str | Path, **overrides: Any) -> TrainConfig:
-        """Load from YAML; ``overrides`` (CLI flags, None = unset) win over the file."""
-        import yaml
-
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        if not isinstance(data, dict):
-            raise ValueError(f"{path}: a training config must be a mapping")
-        data.update({k: v for k, v in overrides.items() if v is not None})
-        return cls.from_dict(data, source=str(path))
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], source: str = "<dict>") -> TrainConfig:
-        """Build from a dict, rejecting unknown keys and values of the wrong type.
-
-        Example:
-            >>> TrainConfig.from_dict({"seed": "abc"})
-            Traceback (most recent call last):
-            ...
-            ValueError: <dict>: seed must be an integer, got 'abc'
-        """
-        fields = {f.name: f for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - set(fields))
-        if unknown:
-            raise ValueError(
-                f"{source}: unknown training config key(s): {', '.join(unknown)}; "
-                f"allowed: {', '.join(sorted(fields))}"
-            )
-        for key, value in data.items():
-            kind = type(fields[key].default)
-            ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
-            if kind is float and isinstance(value, int) and not isinstance(value, bool):
-                ok = True  # `c: 1` is a float
-            if not ok:
-                what = {int: "an integer", float: "a number", bool: "true or false", str: "text"}
-                raise ValueError(f"{source}: {key} must be {what[kind]}, got {value!r}")
-        return cls(**data)
 
 
 @dataclass
@@ -340,125 +217,6 @@ def feature_matrix(
     """Head inputs for encoded postings; ``with_title=False`` drops every title."""
     views = encoded if with_title else [dataclasses.replace(e, title=None) for e in encoded]
     return clf.feature_matrix(views)
-
-
-def fit_head(
-    x: np.ndarray,
-    y: np.ndarray,
-    layout: FeatureLayout,
-    config: TrainConfig,
-    anchor: np.ndarray | None = None,
-    sample_weight: np.ndarray | None = None,
-) -> dict[str, np.ndarray]:
-    """Fit a standardised, class-balanced multinomial logistic regression.
-
-    Args:
-        layout: where the embeddings and score blocks sit in ``x`` (:attr:`RoleClassifier.layout`).
-        anchor: raw-space weights (L, F) the L2 penalty pulls towards instead of zero (the
-            zero-shot scorer, :meth:`RoleClassifier.zero_shot_head`): with little data the
-            head stays the zero-shot model, and it moves away only where the data insist.
-
-    Returns:
-        ``{"weight": (L, F), "bias": (L,)}`` acting on raw features (the scaler is folded in).
-    """
-    mean = x.mean(axis=0)
-    std = x.std(axis=0)
-    std[std < 1e-6] = 1.0
-    n_labels = layout.n_labels
-    scale = np.ones(x.shape[1])
-    scale[layout.title_embedding] = config.title_embedding_scale
-    scale[layout.mean_embedding] = config.embedding_scale
-    std = std / np.maximum(scale, 1e-12)
-    std[scale == 0] = np.inf  # weights of a block scaled to 0 come out exactly 0
-    xs = (x - mean) / std
-    if anchor is None:
-        anchor = np.zeros((n_labels, x.shape[1]))
-    return _fit_anchored(xs, y, n_labels, config, mean, std, anchor, sample_weight)
-
-
-def _fit_anchored(
-    xs: np.ndarray,
-    y: np.ndarray,
-    n_labels: int,
-    config: TrainConfig,
-    mean: np.ndarray,
-    std: np.ndarray,
-    anchor: np.ndarray,
-    sample_weight: np.ndarray | None = None,
-) -> dict[str, np.ndarray]:
-    """Multinomial logistic regression with penalty ``0.5 * ||W - W0||^2``, by L-BFGS.
-
-    Same objective as scikit-learn's ``LogisticRegression`` (``C * sum(weighted log-loss) +
-    penalty``, bias not penalised), but centred on the anchor ``W0``, which scikit-learn cannot
-    do; with ``W0 = 0`` it is plain L2 logistic regression.
-    """
-    from scipy.optimize import minimize
-
-    n, f = xs.shape
-    finite = np.isfinite(std)
-    w0 = np.where(finite, anchor * np.where(finite, std, 0.0), 0.0)  # anchor in scaled space
-    b0 = anchor @ np.where(finite, mean, 0.0)
-    onehot = np.eye(n_labels)[y]
-    sw = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=float)
-    if config.class_weight == "balanced":  # inverse weighted frequency, as scikit-learn's
-        present = np.unique(y)
-        per_class = np.bincount(y, weights=sw, minlength=n_labels)
-        sw = sw * (sw.sum() / (len(present) * np.maximum(per_class, 1e-12)))[y]
-
-    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        w = theta[: n_labels * f].reshape(n_labels, f)
-        b = theta[n_labels * f :]
-        z = xs @ w.T + b
-        z -= z.max(axis=1, keepdims=True)
-        logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-        loss = -config.c * float((sw * (onehot * logp).sum(axis=1)).sum())
-        diff = w - w0
-        loss += 0.5 * float((diff**2).sum())
-        g = config.c * (sw[:, None] * (np.exp(logp) - onehot))
-        grad_w = g.T @ xs + diff
-        return loss, np.concatenate([grad_w.ravel(), g.sum(axis=0)])
-
-    theta0 = np.concatenate([w0.ravel(), b0])
-    res = minimize(
-        objective, theta0, jac=True, method="L-BFGS-B", options={"maxiter": config.max_iter}
-    )
-    w = res.x[: n_labels * f].reshape(n_labels, f)
-    b = res.x[n_labels * f :]
-    weight = np.where(finite, w / np.where(finite, std, 1.0), 0.0)
-    bias = b - weight @ np.where(finite, mean, 0.0)
-    return {"weight": weight.astype(np.float32), "bias": bias.astype(np.float32)}
-
-
-def source_weights(sources: Sequence[str], balance: float) -> np.ndarray | None:
-    """Per-row weights that balance training sources: ``n ** -balance`` for a source of ``n``
-    rows, rescaled to average 1; None when ``balance`` is 0 (every row counts once).
-
-    Example:
-        >>> source_weights(["a", "a", "a", "b"], 1.0).round(2).tolist()
-        [0.67, 0.67, 0.67, 2.0]
-    """
-    if balance == 0:
-        return None
-    counts = Counter(sources)
-    w = np.array([counts[s] ** -balance for s in sources], dtype=float)
-    return w * (len(w) / w.sum())
-
-
-def _log_loss(logits: np.ndarray, y: np.ndarray) -> float:
-    z = logits - logits.max(axis=1, keepdims=True)
-    logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-    return float(-logp[np.arange(len(y)), y].mean())
-
-
-def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
-    """The softmax temperature minimising negative log-likelihood on held-out rows."""
-    from scipy.optimize import minimize_scalar
-
-    def nll(log_t: float) -> float:
-        return _log_loss(logits / np.exp(log_t), y)
-
-    res = minimize_scalar(nll, bounds=(-3.0, 3.0), method="bounded")
-    return float(np.exp(res.x))
 
 
 def _best_other_threshold(clf: RoleClassifier, proba: np.ndarray, y: np.ndarray) -> float:

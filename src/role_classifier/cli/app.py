@@ -10,11 +10,105 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from .. import __version__
 
-__all__ = ["app"]
+__all__ = ["Command", "app"]
+
+METAVARS = {
+    "--baseline-filter": "COL=VALUE",
+    "--baseline-train": "PATH",
+    "--batch-size": "ROWS",
+    "--batch-wait-ms": "MS",
+    "--by": "COL",
+    "--c": "C",
+    "--concurrency": "N",
+    "--confidence": "LEVEL",
+    "--config": "PATH",
+    "--date-column": "COL",
+    "--delimiter": "CHAR",
+    "--evidence": "N",
+    "--file": "PATH",
+    "--filter": "COL=VALUE",
+    "--group-column": "COL",
+    "--host": "ADDRESS",
+    "--json": "PATH",
+    "--label-column": "COL",
+    "--max-upload-mb": "MB",
+    "--min-confidence": "P",
+    "--min-support": "ROWS",
+    "--model": "MODEL",
+    "--n-boot": "N",
+    "--out": "PATH",
+    "--output": "DIR",
+    "--plot": "PATH",
+    "--port": "PORT",
+    "--ray-address": "ADDRESS",
+    "--report-dir": "DIR",
+    "--seed": "N",
+    "--target-precision": "P",
+    "--taxonomy": "PATH",
+    "--text-column": "COL",
+    "--title": "TITLE",
+    "--title-column": "COL",
+    "--top-k": "N",
+    "--workers": "N",
+}
+"""What ``--help`` shows after each option that takes a value: its choices, ``[onnx|torch]``, for an
+option with choices; else this name (an option not listed: VALUE)."""
+
+
+class Command(TyperCommand):
+    """A command whose ``--help`` reads like click's: ``--filter COL=VALUE``, ``INPUT``, never
+    typer's ``<list[str]>`` or ``{INPUT}``. Every command is declared with ``cls=Command``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if param.param_type_name == "argument":
+                param.metavar = param.metavar or param.name.upper()  # type: ignore[union-attr]
+            elif not getattr(param, "is_flag", False) and param.metavar is None:
+                choices = _choices(param)
+                long = max(param.opts, key=len)
+                param.metavar = f"[{'|'.join(choices)}]" if choices else METAVARS.get(long, "VALUE")
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if param.param_type_name == "argument":
+                pieces.append(_usage(param))
+        return pieces
+
+    def format_options(self, ctx: Any, formatter: Any) -> None:
+        args, opts = [], []
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is None:
+                continue
+            if param.param_type_name == "argument":
+                dots = "..." if param.nargs != 1 else ""
+                args.append((f"{param.metavar}{dots}", record[1]))
+            else:
+                opts.append(record)
+        for title, rows in (("Arguments", args), ("Options", opts)):
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
+
+
+def _choices(param: Any) -> list[str]:
+    """The values an option accepts, where they are a fixed list (typer's or click's types)."""
+    described = getattr(param, "type_descriptor", None)  # typer 0.2x
+    if described is not None and described.is_choice:
+        return [str(getattr(c, "value", c)) for c in described.choices or ()]
+    return [str(c) for c in getattr(getattr(param, "type", None), "choices", None) or ()]
+
+
+def _usage(param: Any) -> str:
+    """``INPUT`` (required), ``[TEXT]`` (optional), ``DATA...`` (one or more)."""
+    name = param.metavar + ("..." if param.nargs != 1 else "")
+    return name if param.required else f"[{name}]"
 
 
 class _Commands(TyperGroup):
@@ -53,7 +147,14 @@ class _Commands(TyperGroup):
             raise
 
 
-app = typer.Typer(
+class _App(typer.Typer):
+    """The Typer app whose commands are :class:`Command` unless they say otherwise."""
+
+    def command(self, *args: Any, cls: type[TyperCommand] | None = None, **kwargs: Any) -> Any:
+        return super().command(*args, cls=cls or Command, **kwargs)
+
+
+app = _App(
     cls=_Commands,
     help="Which AI/ML role is a job posting hiring for? 'classify' reads one ad, 'label-csv' "
     "labels every row of a CSV, 'evaluate' measures models on labelled data, 'train' fits a "

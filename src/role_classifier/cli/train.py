@@ -68,8 +68,21 @@ def train_cli(
             "files without the column group each posting alone.",
         ),
     ] = "company",
-    seed: Annotated[int | None, typer.Option("--seed", help="Overrides the config.")] = None,
-    c: Annotated[float | None, typer.Option("--c", help="Overrides the config.")] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            "--seed",
+            help="Seed of the folds, the dev split and the solver (overrides the config's seed).",
+        ),
+    ] = None,
+    c: Annotated[
+        float | None,
+        typer.Option(
+            "--c",
+            help="The inverse L2 strength of the head's logistic regression: larger lets the head "
+            "move further from the zero-shot scorer (overrides the config's c).",
+        ),
+    ] = None,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace an existing output directory.")
     ] = False,

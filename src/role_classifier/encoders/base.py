@@ -18,8 +18,10 @@ inference, which never imports torch). :func:`role_classifier.encoders.make_enco
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -77,7 +79,8 @@ class Encoder:
 
     A subclass sets ``path``, ``dim`` and ``special_ids`` (CLS, SEP, PAD) and implements
     :meth:`tokenize` (texts to word-piece ids, no special tokens) and :meth:`_forward` (a batch of
-    id sequences to L2-normalised mean-pooled vectors).
+    id sequences to L2-normalised mean-pooled vectors); its one call of the model holds
+    :attr:`lock`.
 
     Args:
         window_tokens: word-pieces per window, special tokens included (at most 512).
@@ -109,6 +112,19 @@ class Encoder:
         self.max_windows = max_windows
         self.max_chars = max_chars
         self.batch_size = batch_size
+        self.lock: AbstractContextManager[Any] = nullcontext()
+        """held around every forward pass of the backbone (:meth:`use_lock`); none by default."""
+
+    def use_lock(self, lock: AbstractContextManager[Any]) -> None:
+        """Hold ``lock`` around every forward pass of this encoder, whatever asks for it.
+
+        Every path into the backbone (``classify``, ``evidence``, the role embeddings,
+        ``label_csv``) ends in a backend's one call of its model, which holds this lock; a server
+        that shares one encoder between its request batcher and its CSV jobs sets a lock here, so
+        their passes take turns. Use a re-entrant lock (``threading.RLock``) if a caller may
+        already hold it.
+        """
+        self.lock = lock
 
     def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
         """Word-piece ids of each text, without special tokens and without truncation."""

@@ -1,7 +1,7 @@
 """The default inference backend: the backbone as int8 ONNX, run by ONNX Runtime, no torch.
 
 :class:`OnnxEncoder` windows and batches exactly like the torch encoder (it shares
-:class:`role_classifier.encoder.Encoder`), tokenises with the ``tokenizers`` library and runs an
+:class:`role_classifier.encoders.base.Encoder`), tokenises with the ``tokenizers`` library and runs an
 int8 export of the same weights. Nothing on this path imports torch or transformers.
 
 Where the ONNX file comes from:
@@ -354,4 +354,6 @@ class OnnxEncoder(Encoder):
         feeds = {"input_ids": input_ids, "attention_mask": mask}
         if "token_type_ids" in self._inputs:
             feeds["token_type_ids"] = np.zeros_like(input_ids)
-        return mean_pool_np(self.session.run(None, feeds)[0], mask)
+        with self.lock:  # the one call of the model (serving sets a lock: use_lock)
+            hidden = self.session.run(None, feeds)[0]
+        return mean_pool_np(hidden, mask)

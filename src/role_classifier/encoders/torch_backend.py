@@ -117,7 +117,7 @@ class TorchEncoder(Encoder):
         import torch
 
         input_ids, mask = (torch.from_numpy(a) for a in self._batch_arrays(seqs))
-        with torch.inference_mode():
+        with self.lock, torch.inference_mode():  # the one call of the model (use_lock)
             hidden = self.model(input_ids=input_ids, attention_mask=mask).last_hidden_state
         return mean_pool(hidden, mask).numpy()
 

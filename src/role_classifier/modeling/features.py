@@ -43,7 +43,7 @@ ZERO_SHOT_WEIGHTS = {
     "keywords": "keyword_weight",
     "title_keywords": "title_keyword_weight",
 }
-"""Score block -> the :class:`role_classifier.model.ModelConfig` field holding its weight."""
+"""Score block -> the :class:`.config.ModelConfig` field holding its weight."""
 
 
 @dataclass(frozen=True)

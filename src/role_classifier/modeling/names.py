@@ -1,6 +1,6 @@
 """What ``--model`` accepts: a built-in name (any casing) or a folder saved by ``train``.
 
-Kept apart from :mod:`role_classifier.model` (and free of heavy imports) so the command line can
+Kept apart from :mod:`.model` (and free of heavy imports) so the command line can
 check a model's name before any work, and ``RoleClassifier.from_pretrained`` can share it.
 
 Example:
@@ -14,7 +14,10 @@ from pathlib import Path
 
 from ..errors import UserError
 
-__all__ = ["MODEL_NAMES", "UnknownModelError", "resolve_model_name"]
+__all__ = ["DEFAULT_MODEL_DIR", "MODEL_NAMES", "UnknownModelError", "resolve_model_name"]
+
+DEFAULT_MODEL_DIR = Path(__file__).parent.parent / "default_model"
+"""The folder of the built-in ``default`` model, shipped in the package (the one definition)."""
 
 MODEL_NAMES = ("default", "zero-shot")
 """The built-in models: the shipped trained head, and the taxonomy alone (no training)."""

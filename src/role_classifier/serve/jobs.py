@@ -7,14 +7,14 @@ short-lived job (its own temp folder, its own thread) and answers at once; the p
 only state the server keeps, and it is bounded: at most ``max_running`` at a time, a finished
 job is deleted after download or ``ttl_s``, and everything is deleted at shutdown.
 
-The model is shared with the single-ad batcher; a lock makes their forward passes take turns
-(one chunk of the CSV, then the waiting requests' batch, and so on).
+The model is shared with the single-ad batcher; the lock its encoder holds around every forward
+pass (:meth:`~role_classifier.encoders.base.Encoder.use_lock`, set by :class:`~.state.ServeState`)
+makes their passes take turns.
 """
 
 from __future__ import annotations
 
 import codecs
-import copy
 import shutil
 import tempfile
 import threading
@@ -28,7 +28,7 @@ from typing import IO, Any
 from ..labelling import LabelCsvError, LabelOptions, label_csv
 from ..modeling.model import RoleClassifier
 
-__all__ = ["CsvJob", "CsvJobs", "TooManyJobsError", "locked_model"]
+__all__ = ["CsvJob", "CsvJobs", "TooManyJobsError"]
 
 NOT_UTF8_WARNING = (
     "the file is not valid UTF-8: lines that are not were decoded like label-csv does "
@@ -42,22 +42,6 @@ class TooManyJobsError(RuntimeError):
 
 class _Cancelled(Exception):
     """Raised from the progress callback to stop a job (shutdown)."""
-
-
-def locked_model(clf: RoleClassifier, lock: threading.Lock) -> RoleClassifier:
-    """A view of ``clf`` (same encoder, head and taxonomy) whose :meth:`encode` holds ``lock``.
-
-    ``encode`` is where the forward passes happen; the rest of ``label_csv``'s work is numpy.
-    """
-    view = copy.copy(clf)
-    encode = clf.encode
-
-    def encode_locked(*args: Any, **kwargs: Any) -> Any:
-        with lock:
-            return encode(*args, **kwargs)
-
-    view.encode = encode_locked  # type: ignore[method-assign]
-    return view
 
 
 @dataclass
@@ -143,8 +127,7 @@ class CsvJobs:
     """The CSV jobs of one server: start, look up, finish, clean up.
 
     Args:
-        model: the served classifier (seen through ``lock``).
-        lock: the model lock shared with the batcher.
+        model: the served classifier, shared with the batcher (its encoder holds the lock).
         workers: threads for the model, as ``--workers``.
         max_running: jobs labelling at the same time at most.
         ttl_s: a finished job not downloaded within this many seconds is deleted.
@@ -153,13 +136,12 @@ class CsvJobs:
     def __init__(
         self,
         model: RoleClassifier,
-        lock: threading.Lock,
         workers: int | None = None,
         max_running: int = 2,
         ttl_s: float = 900.0,
         batch_size: int = 32,
     ) -> None:
-        self.model = locked_model(model, lock)
+        self.model = model
         self.workers = workers
         self.max_running = max_running
         self.ttl_s = ttl_s

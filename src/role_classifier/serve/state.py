@@ -76,9 +76,11 @@ class QueuedAd:
 class ServeState:
     """The model kept warm for one app: every forward pass goes through :attr:`batcher`.
 
-    The batcher's one model thread and the CSV jobs share :attr:`lock`, so their forward
-    passes take turns. The backbone loads in the background once the app starts; until then
-    :attr:`ready` is False (and :attr:`load_error` says why, if loading failed).
+    The batcher's one model thread and the CSV jobs share the model, and its encoder holds
+    :attr:`lock` around every forward pass (whatever asks for it: predictions, evidence, the role
+    embeddings, a CSV's chunks), so their passes take turns. The backbone loads in the background
+    once the app starts; until then :attr:`ready` is False (and :attr:`load_error` says why, if
+    loading failed).
 
     Args:
         model: the classifier to serve.
@@ -88,7 +90,8 @@ class ServeState:
     def __init__(self, model: RoleClassifier, config: ServeConfig) -> None:
         self.model = model
         self.config = config
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()
+        """held by the model's encoder around each forward pass (set when the backbone loads)."""
         self.batcher: MicroBatcher[QueuedAd, Prediction] = MicroBatcher(
             self._run_batch, config.max_batch, config.max_wait_ms, config.max_queue
         )
@@ -108,7 +111,7 @@ class ServeState:
         """Start the batcher and the CSV jobs, and begin loading the model in the background."""
         await self.batcher.start()
         cfg = self.config
-        self._jobs = CsvJobs(self.model, self.lock, cfg.workers, cfg.max_csv_jobs)
+        self._jobs = CsvJobs(self.model, cfg.workers, cfg.max_csv_jobs)
         self._loading = asyncio.create_task(self._load())
 
     async def stop(self) -> None:
@@ -131,15 +134,16 @@ class ServeState:
         return await self.batcher.submit_many(ads, key=key, return_exceptions=True)
 
     def _run_batch(self, items: list[QueuedAd]) -> list[Prediction]:
-        with self.lock, thread_limits(self.config.workers):
+        with thread_limits(self.config.workers):  # forward passes hold the encoder's lock
             out = self.model.classify(
                 [a.posting for a in items], top_k=items[0].top_k, evidence=items[0].evidence
             )
         return out  # type: ignore[return-value]
 
     def _warm_up(self) -> None:
-        with self.lock, thread_limits(self.config.workers):
-            self.model.classify(_WARM_UP, evidence=1)  # loads the backbone, embeds the prototypes
+        with thread_limits(self.config.workers):
+            self.model.encoder.use_lock(self.lock)  # loads the backbone; every pass holds the lock
+            self.model.classify(_WARM_UP, evidence=1)  # embeds the role prototypes
 
     async def _load(self) -> None:
         started = time.perf_counter()

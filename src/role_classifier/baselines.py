@@ -1,3 +1,0 @@
-"""Moved to :mod:`role_classifier.evaluation.baselines`; this old path re-exports it."""
-
-from .evaluation.baselines import TfidfBaseline  # noqa: F401
