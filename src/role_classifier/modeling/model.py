@@ -652,6 +652,34 @@ class RoleClassifier:
             out.append([sents[i] for i in order if support[i] >= 0.25 * best_support])
         return out
 
+    def adapt(
+        self, texts: Texts, labels: Iterable[str], titles: Titles = None, **options: Any
+    ) -> RoleClassifier:
+        """A new model for a feed: this one's head refitted on corrected postings, kept near
+        this head; this model is unchanged (:mod:`.adapt` has the recipe).
+
+        Args:
+            texts: the corrected postings, as :meth:`predict_proba` takes them.
+            labels: the right role of each, one of :attr:`labels`.
+            titles: their titles, matched by position.
+            options: :class:`~role_classifier.modeling.adapt.AdaptOptions` fields
+                (``weight``, ``folds``, ...), and ``source`` (where the corrections came from).
+
+        Raises:
+            AdaptError: unknown roles, roles this model never saw, no corrections.
+
+        Example:
+            >>> mine = clf.adapt(df["description"], df["label"], titles=df["title"])  # doctest: +SKIP
+        """
+        from .adapt import AdaptOptions, adapt_classifier
+
+        source = str(options.pop("source", ""))
+        progress = options.pop("progress", None)
+        postings = _as_postings(texts, titles)
+        return adapt_classifier(
+            self, postings, list(labels), AdaptOptions(**options), source=source, progress=progress
+        )
+
     # -- persistence ------------------------------------------------------------------------
     def save_pretrained(self, path: str | Path, model_card: str | None = None) -> None:
         """Write ``config.json``, ``head.safetensors`` (when trained) and ``README.md``.
