@@ -33,7 +33,8 @@
       const b = el("button");
       b.type = "button";
       b.dataset.role = label;
-      b.append(el("kbd", String(i + 1)), document.createTextNode(label));
+      b.append(el("kbd", String(i + 1)), document.createTextNode(` ${label}`));
+      b.setAttribute("aria-keyshortcuts", String(i + 1));
       if (label === data.predicted_role) b.classList.add("predicted");
       b.addEventListener("click", () => send("answer", label));
       keys.append(b);
