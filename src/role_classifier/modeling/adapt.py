@@ -53,7 +53,7 @@ RoleClassifier = Any
 Encoded = Any
 """a :class:`.model.Encoded`."""
 
-__all__ = ["AdaptError", "AdaptOptions", "adapt_classifier", "check_roles"]
+__all__ = ["AdaptError", "AdaptOptions", "adapt_classifier", "check_roles", "correction_features"]
 
 
 class AdaptError(UserError):
@@ -154,7 +154,7 @@ def adapt_classifier(
     *,
     source: str = "",
     progress: Callable[[str], None] | None = None,
-    encoded: Sequence[Encoded] | None = None,
+    features: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> RoleClassifier:
     """A new model: ``base`` with its head refitted on corrected postings (``base`` unchanged).
 
@@ -163,8 +163,8 @@ def adapt_classifier(
         labels: the right role of each (one of the base's roles).
         source: where the corrections came from (a file name), for the model card.
         progress: called with a line per step.
-        encoded: the postings as ``base.encode`` gave them, when already encoded (a benchmark
-            that adapts many times to slices of one file encodes it once).
+        features: the postings' :func:`correction_features`, when already computed (a
+            benchmark that adapts many times to slices of one file encodes it once).
 
     Raises:
         AdaptError: no corrections, unknown roles, roles the base never saw.
@@ -179,10 +179,10 @@ def adapt_classifier(
     names = check_roles(base, labels)
     index = {name: i for i, name in enumerate(base.labels)}
     y = np.array([index[name] for name in names])
-    if encoded is None:
+    if features is None:
         say(f"encoding {len(postings)} corrected postings")
-        encoded = base.encode(list(postings))
-    views = _views(base, encoded, y, options.description_only_view)
+        features = correction_features(base, base.encode(list(postings)))
+    views = _views(base, features, y, options.description_only_view)
     fit = _fitter(base, options)
     say("scoring the corrections out of fold")
     oof = _out_of_fold(views, fit, options)
@@ -207,18 +207,27 @@ class _Views:
     titled: np.ndarray
 
 
+def correction_features(
+    base: RoleClassifier, encoded: Sequence[Encoded]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The head's inputs of encoded postings with their titles and without (two (n, F) arrays):
+    what :func:`adapt_classifier` fits on, computed once when a benchmark adapts many times."""
+    titled = base.feature_matrix(encoded)
+    plain = base.feature_matrix([dataclasses.replace(e, title=None) for e in encoded])
+    return titled, plain
+
+
 def _views(
-    base: RoleClassifier, encoded: Sequence[Encoded], y: np.ndarray, plain_view: bool
+    base: RoleClassifier, features: tuple[np.ndarray, np.ndarray], y: np.ndarray, plain_view: bool
 ) -> _Views:
-    x = base.feature_matrix(encoded)
-    rows = np.arange(len(encoded))
-    parts, labels, groups = [x], [y], [rows]
-    titled_rows = [i for i, e in enumerate(encoded) if e.title is not None]
-    if plain_view and titled_rows:
-        plain = [dataclasses.replace(encoded[i], title=None) for i in titled_rows]
-        parts.append(base.feature_matrix(plain))
-        labels.append(y[titled_rows])
-        groups.append(rows[titled_rows])
+    titled, plain = features
+    rows = np.arange(len(titled))
+    has_title = base.layout.titled(titled)
+    parts, labels, groups = [titled], [y], [rows]
+    if plain_view and has_title.any():
+        parts.append(plain[has_title])
+        labels.append(y[has_title])
+        groups.append(rows[has_title])
     x = np.vstack(parts)
     return _Views(x, np.concatenate(labels), np.concatenate(groups), base.layout.titled(x))
 
