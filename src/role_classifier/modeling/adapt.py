@@ -64,7 +64,7 @@ class AdaptError(UserError):
 class AdaptOptions:
     """How a head is adapted to corrections (validated once, here)."""
 
-    weight: float = 20.0
+    weight: float = 5.0
     """each correction's loss counts as this many of the base's training rows."""
     folds: int = 5
     """folds for the out-of-fold scores that recalibrate the model."""
@@ -78,6 +78,10 @@ class AdaptOptions:
     """also fit on every correction without its title."""
     seed: int = 13
     """seed of the folds."""
+    embedding_freedom: float = 0.3
+    """multiplies the base's title- and description-embedding scales: below 1 the 769 embedding
+    weights move less (they are penalised harder) and the role-score weights and biases carry the
+    adaptation."""
 
     def __post_init__(self) -> None:
         if not self.weight > 0:
@@ -99,10 +103,13 @@ class _HeadSettings:
     embedding_scale: float = 0.3
 
     @classmethod
-    def of(cls, base: RoleClassifier) -> _HeadSettings:
+    def of(cls, base: RoleClassifier, options: AdaptOptions) -> _HeadSettings:
         saved = base.metadata.get("train_config") or {}
         fields = {f.name for f in dataclasses.fields(cls)} - {"class_weight"}
-        return cls(**{k: saved[k] for k in fields if k in saved})
+        out = cls(**{k: saved[k] for k in fields if k in saved})
+        out.title_embedding_scale *= options.embedding_freedom
+        out.embedding_scale *= options.embedding_freedom
+        return out
 
 
 def check_roles(base: RoleClassifier, labels: Sequence[str]) -> list[str]:
@@ -237,7 +244,7 @@ def _fitter(
 ) -> Callable[[np.ndarray, np.ndarray], dict[str, np.ndarray]]:
     """Fits a head anchored on the base's (weights and bias), every row weighted."""
     anchor = base.active_head()
-    settings = _HeadSettings.of(base)
+    settings = _HeadSettings.of(base, options)
     layout = base.layout
 
     def fit(x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
