@@ -14,7 +14,10 @@ the corrections; the base is adapted (:meth:`RoleClassifier.adapt`) and scores t
 source. Printed per source, k and order: accuracy of the base and of the adapted model on the
 same remaining postings (with titles, and descriptions alone), the change on every *other*
 source's postings (all of them: a model adapted to one feed should not forget the others), and
-the adapted model's ``auto`` band on the rest (precision, coverage). Then adapt's time for 100
+the adapted model's ``auto`` band on the rest (precision, coverage), and the whole source as the
+user ends up with it: the base's accuracy on all of it, with the k postings corrected by hand and
+the base's answers for the rest ("fixed"), and with the adapted model's answers for the rest
+("+adapt"). Then adapt's time for 100
 and 1,000 corrections: the encoding pass (measured per posting on this machine) and the refit
 (head, five out-of-fold refits, temperatures, review band).
 
@@ -128,7 +131,11 @@ def _one(bench: Bench, order: np.ndarray, k: int, weight: float, others: np.ndar
     corr, rest = order[:k], order[k:]
     adapted = bench.adapt(corr, weight)
     precision, coverage = bench.auto_band(adapted, rest)
+    n = len(order)
     return {
+        "source_base": bench.accuracy(bench.base, order),
+        "source_fixed": (k + bench.accuracy(bench.base, rest) * len(rest)) / n,
+        "source_adapted": (k + bench.accuracy(adapted, rest) * len(rest)) / n,
         "base": bench.accuracy(bench.base, rest),
         "adapted": bench.accuracy(adapted, rest),
         "base_plain": bench.accuracy(bench.base, rest, plain=True),
@@ -143,7 +150,7 @@ def _curve(bench: Bench, args: argparse.Namespace) -> None:
     head = (
         f"{'source':<14} {'n':>4} {'k':>4} {'rest':>4} {'order':<7} {'w':>4} "
         f"{'base':>6} {'adapt':>6} {'diff':>6} | {'desc base':>9} {'adapt':>6} | "
-        f"{'others':>7} | {'auto prec':>9} {'cov':>5}"
+        f"{'others':>7} | {'auto prec':>9} {'cov':>5} | {'all base':>8} {'fixed':>6} {'+adapt':>6}"
     )
     print(head)
     print("-" * len(head))
@@ -162,7 +169,9 @@ def _curve(bench: Bench, args: argparse.Namespace) -> None:
                         f"{weight:>4g} {m['base']:>6.3f} {m['adapted']:>6.3f} "
                         f"{100 * (m['adapted'] - m['base']):>+6.1f} | {m['base_plain']:>9.3f} "
                         f"{m['adapted_plain']:>6.3f} | {100 * m['others']:>+7.1f} | "
-                        f"{m['auto_precision']:>9.3f} {m['auto_coverage']:>5.2f}",
+                        f"{m['auto_precision']:>9.3f} {m['auto_coverage']:>5.2f} | "
+                        f"{m['source_base']:>8.3f} {m['source_fixed']:>6.3f} "
+                        f"{m['source_adapted']:>6.3f}",
                         flush=True,
                     )
 
