@@ -44,7 +44,7 @@ def adapt_cli(
         typer.Option(
             "--weight", min=0.001, help="Each correction counts as this many training rows."
         ),
-    ] = 5.0,
+    ] = 1.0,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace an existing output folder.")
     ] = False,

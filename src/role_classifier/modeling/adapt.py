@@ -64,7 +64,7 @@ class AdaptError(UserError):
 class AdaptOptions:
     """How a head is adapted to corrections (validated once, here)."""
 
-    weight: float = 5.0
+    weight: float = 1.0
     """each correction's loss counts as this many of the base's training rows."""
     folds: int = 5
     """folds for the out-of-fold scores that recalibrate the model."""
