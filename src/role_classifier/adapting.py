@@ -74,6 +74,8 @@ def adapt_file(
     adapted = base.adapt(
         found.postings, labels, source=str(corrections), progress=progress, **options
     )
+    if str(model) in ("default", "zero-shot"):  # the built-in name, not the package's folder
+        adapted.metadata["adapted"]["base"] = str(model)
     adapted.save_pretrained(output, model_card=adapted_model_card(adapted, command))
     meta = adapted.metadata["adapted"]
     return {
@@ -118,11 +120,16 @@ def adapted_model_card(clf: RoleClassifier, command: str = "") -> str:
     figures = adapted.get("held_out_metrics")
     if figures:
         review = figures["review"]
+        auto = (
+            f"`auto` answers {review['coverage']:.1%} of them at precision {review['precision']}"
+            if review["precision"] is not None
+            else "none of them is `auto`"
+        )
         lines += [
             "",
             f"Out of fold on the corrections (n={figures['n']} rows, with and without titles): "
-            f"accuracy {figures['accuracy']:.3f}; `auto` answers {review['coverage']:.1%} of "
-            f"them at precision {review['precision']}. The corrections are the postings the "
-            "base was least sure of, so these figures are lower than on the whole feed.",
+            f"accuracy {figures['accuracy']:.3f}; {auto}. When the corrections are the postings "
+            "the base was least sure of (the review queue), these figures are lower than on the "
+            "whole feed.",
         ]
     return model_card(clf, command) + "\n".join(lines) + "\n"

@@ -156,6 +156,7 @@ def read_corrections(
     title_col = title_column or ("title" if "title" in header else None)
     label_col = _label_column(header, label_column, path)
     answers: dict[str, tuple[int, Posting, str]] = {}
+    disagreeing: set[str] = set()
     out = Corrections([], [], [], str(path))
     for number, row in enumerate(rows, start=1):
         label = _cell(row, label_col)
@@ -171,13 +172,15 @@ def read_corrections(
             raise CorrectionsError(f"{path}: data row {number} has neither text nor title")
         if key in answers:
             out.replaced += 1
-            out.disagreeing += answers[key][2] != label
+            if answers[key][2] != label:
+                disagreeing.add(key)
         answers[key] = (number, posting, label)
     if not answers:
         raise CorrectionsError(
             f"{path}: no corrections (every {label_col!r} cell is empty; fill it with the right "
             "role)"
         )
+    out.disagreeing = len(disagreeing)
     for key, (_number, posting, label) in sorted(answers.items(), key=lambda kv: kv[1][0]):
         out.postings.append(posting)
         out.labels.append(label)
