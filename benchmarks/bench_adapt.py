@@ -176,6 +176,73 @@ def _curve(bench: Bench, args: argparse.Namespace) -> None:
                     )
 
 
+class _TrainSettings:
+    """The base's training settings, for :func:`fit_head` (what ``train`` used)."""
+
+    def __init__(self, saved: dict) -> None:
+        self.c, self.class_weight, self.max_iter = saved["c"], saved["class_weight"], 3000
+        self.title_embedding_scale = saved["title_embedding_scale"]
+        self.embedding_scale = saved["embedding_scale"]
+
+
+def _refit(bench: Bench, train: dict, corr: np.ndarray, weight: float):  # noqa: ANN202
+    """The other design: the base's own training rows (both views) plus the corrections, refitted
+    from scratch as ``train`` does (anchored on the zero-shot scorer); the base's temperatures."""
+    import copy
+
+    from role_classifier.modeling.fitting import fit_head
+
+    base = bench.base
+    titled = bench.titled[corr]
+    has_title = base.layout.titled(titled)
+    x = np.vstack([train["titled"], train["plain"], titled, bench.plain[corr][has_title]])
+    y_corr = np.concatenate([bench.y[corr], bench.y[corr][has_title]])
+    y = np.concatenate([train["y"], train["y"], y_corr])
+    sw = np.concatenate([np.ones(2 * len(train["y"])), np.full(len(y_corr), weight)])
+    settings = _TrainSettings(base.metadata["train_config"])
+    model = copy.copy(base)
+    model.head = fit_head(
+        x, y, base.layout, settings, base.zero_shot_head()["weight"], sample_weight=sw
+    )
+    return model
+
+
+def _compare_refit(bench: Bench, args: argparse.Namespace) -> None:
+    """Anchored on the base head (adapt) against refitting on the base's training rows."""
+    train = dict(np.load(args.train_features))
+    everything = np.arange(len(bench.y))
+    start = time.perf_counter()
+    again = _refit(bench, train, everything[:0], 1.0)
+    print(
+        f"\nrefit on the base's {len(train['y'])} training postings alone: accuracy "
+        f"{bench.accuracy(again, everything):.3f} on all rows here (the base: "
+        f"{bench.accuracy(bench.base, everything):.3f}); {time.perf_counter() - start:.0f} s a refit"
+    )
+    print(
+        f"{'source':<10} {'k':>3} {'order':<7} {'w':>3} {'base':>6} {'adapt':>6} {'refit':>6} | "
+        f"{'others: adapt':>13} {'refit':>6}"
+    )
+    rng = np.random.default_rng(0)
+    for source in args.refit_sources:
+        rows = np.flatnonzero(bench.source == source)
+        others = np.flatnonzero(bench.source != source)
+        orders = (("queue", bench.queue(rows)), ("random", rng.permutation(rows)))
+        for k in [k for k in args.ks if len(rows) - k >= args.min_rest]:
+            for name, order in orders:
+                for weight in args.weights:
+                    corr, rest = order[:k], order[k:]
+                    adapted, refit = bench.adapt(corr, weight), _refit(bench, train, corr, weight)
+                    base_o = bench.accuracy(bench.base, others)
+                    print(
+                        f"{source[:10]:<10} {k:>3} {name:<7} {weight:>3g} "
+                        f"{bench.accuracy(bench.base, rest):>6.3f} "
+                        f"{bench.accuracy(adapted, rest):>6.3f} {bench.accuracy(refit, rest):>6.3f} | "
+                        f"{100 * (bench.accuracy(adapted, others) - base_o):>+13.1f} "
+                        f"{100 * (bench.accuracy(refit, others) - base_o):>+6.1f}",
+                        flush=True,
+                    )
+
+
 def _timing(bench: Bench, per_posting: float, weight: float) -> None:
     rng = np.random.default_rng(1)
     print("\nadapt's time on this machine (2 shared cores):")
@@ -201,6 +268,14 @@ def main() -> None:
     parser.add_argument("--min-rest", type=int, default=15, help="postings left to score, least")
     parser.add_argument("--cache", type=Path, default=Path("/tmp/bench_adapt"))
     parser.add_argument("--no-timing", action="store_true")
+    parser.add_argument("--no-curve", action="store_true")
+    parser.add_argument(
+        "--train-features",
+        type=Path,
+        help="an .npz of the base's training features (titled, plain, y): also compare with "
+        "refitting on them plus the corrections",
+    )
+    parser.add_argument("--refit-sources", nargs="+", default=["feed", "remotewlb"])
     args = parser.parse_args()
     base = load_classifier(args.model)
     rows = _rows(args.files)
@@ -209,7 +284,10 @@ def main() -> None:
     titled, plain, per_posting = _features(base, rows, args.cache)
     bench = Bench(base, rows, titled, plain)
     print(f"{len(rows)} labelled postings, {len(set(bench.source))} sources, model {args.model}\n")
-    _curve(bench, args)
+    if not args.no_curve:
+        _curve(bench, args)
+    if args.train_features is not None:
+        _compare_refit(bench, args)
     if not args.no_timing:
         _timing(bench, per_posting, args.weights[0])
 
