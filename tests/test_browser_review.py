@@ -4,7 +4,7 @@
 Run with ``pytest -m browser``. A browser that cannot be launched fails these tests.
 The README's screenshot comes from the same code, with the real default model::
 
-    .venv/bin/python tests/test_browser_review.py LABELLED --out docs/review.png
+    .venv/bin/python tests/test_browser_review.py LABELLED --out docs/img/review.png
 """
 
 from __future__ import annotations
@@ -187,7 +187,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("labelled", type=Path)
     parser.add_argument("--model", default="default")
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "review.png")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "img" / "review.png")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
