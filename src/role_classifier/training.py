@@ -87,7 +87,7 @@ def load_training_data(
 ) -> LabeledData:
     """Read labeled CSVs and validate them against the taxonomy.
 
-    The files are read by :mod:`.csvio`, exactly as ``label-csv`` and ``evaluate`` read them.
+    The files are read by :mod:`.io`, exactly as ``label-csv`` and ``evaluate`` read them.
     Rows with more or fewer cells than the header are skipped, and ``on_warning`` is told how
     many and on which lines (so are lines that were not UTF-8 and a sniffed delimiter).
 
