@@ -138,7 +138,7 @@ def test_paste_classify_shows_role_and_highlighted_evidence(
 
 @pytest.mark.browser
 def test_keyboard_only_and_phone_width(server: Server, browser) -> None:  # noqa: ANN001
-    page = browser.new_page(viewport={"width": 375, "height": 800})
+    page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone held upright
     page.goto(server.url)
     page.focus("#title")
     page.keyboard.type("MLOps Engineer")
@@ -152,6 +152,15 @@ def test_keyboard_only_and_phone_width(server: Server, browser) -> None:  # noqa
     assert page.input_value("#title") == "MLOps Engineer"
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"the page is {overflow}px wider than a phone screen"
+    bars = page.evaluate(
+        "Array.from(document.querySelectorAll('table.scores meter'))"
+        ".map(m => m.getBoundingClientRect().width)"
+    )
+    assert bars and min(bars) >= 100, f"confidence bars collapsed at 390 px: {bars}"
+    assert page.is_visible("#review-legend")  # auto / review explained where the badge is
+    assert "a person should check" in page.inner_text("#review-legend")
+    assert page.get_attribute("#answer .review", "title")
+    assert page.input_value("#title-column") == "title"
     page.close()
 
 

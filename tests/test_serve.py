@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import logging
+import re
 import subprocess
 import sys
 import threading
@@ -498,3 +499,33 @@ def test_serving_locks_the_encoder_itself_for_predict_evidence_roles_and_csv_job
     assert watched.calls > 0
     assert watched.unlocked_calls == 0, f"{watched.unlocked_calls} of {watched.calls} unlocked"
     assert watched.most_in_flight == 1
+
+
+# -- the page's words -----------------------------------------------------------------------------
+def test_page_explains_auto_and_review_next_to_the_badge(client: TestClient) -> None:
+    page = client.post("/", data={"text": AD}).text
+    assert 'id="review-legend"' in page and "a person should check" in page
+    badge = re.search(r'<span class="review review-(auto|review)" title="([^"]+)"', page)
+    assert badge is not None and "leads the runner-up by at least" in badge.group(2)
+
+
+def test_csv_form_reads_titles_from_title_and_offers_the_delimiter(client: TestClient) -> None:
+    page = client.get("/").text
+    assert re.search(
+        r'<input id="title-column" name="title_column" type="text" value="title"', page
+    )
+    assert 'name="delimiter"' in page
+
+
+def test_a_semicolon_csv_is_noted_in_the_pages_words_and_the_field_sets_it(
+    client: TestClient,
+) -> None:
+    data = b"title;description\nMLOps Engineer;Run model serving on kubernetes.\n"
+    sniffed = _label_upload(client, data)
+    notes = " ".join(sniffed["warnings"])
+    assert "separated" in notes and "Delimiter field" in notes
+    assert not re.search(r"--[a-z]", notes), notes  # no command-line flag the page lacks
+    client.get(sniffed["download_url"])
+    told = _label_upload(client, data, delimiter=";")
+    assert not any("separated" in w for w in told["warnings"])
+    client.get(told["download_url"])

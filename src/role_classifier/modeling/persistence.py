@@ -15,7 +15,7 @@ from ..encoders import Encoder
 from ..taxonomy import Taxonomy
 from .config import ModelConfig
 from .held_out import HELD_OUT_NAME, HeldOut
-from .names import DEFAULT_MODEL_DIR
+from .names import DEFAULT_MODEL_DIR, resolve_model_name
 from .prototypes import PROTOTYPES_NAME, write_prototypes
 from .scoring import SECTIONS_DIR, Scoring
 
@@ -93,8 +93,6 @@ class Persistence(Scoring):
             True
         """
         from safetensors.numpy import load_file
-
-        from .names import resolve_model_name
 
         name = resolve_model_name(path)  # 'Zero-Shot' is 'zero-shot'; unknown names list the valid
         if name == "zero-shot":

@@ -43,10 +43,20 @@ async def label_csv_upload(
         bool,
         Form(description="Add a score_<role> column per role, and estimate the role shares."),
     ] = False,
+    delimiter: Annotated[
+        str | None,
+        Form(description="The CSV's delimiter: ',', ';', '|' or 'tab' (empty: sniffed)."),
+    ] = None,
 ) -> dict[str, Any]:
     """Start labelling a CSV like ``label-csv`` (same columns out); poll the job, then download."""
     require_model(state)  # after the form is validated: a bad form is a 422 even while loading
-    options = LabelOptions(text_column, title_column or None, top_k=top_k, all_scores=all_scores)
+    options = LabelOptions(
+        text_column,
+        title_column or None,
+        top_k=top_k,
+        all_scores=all_scores,
+        delimiter=(delimiter or "").strip() or None,
+    )
     try:
         job = await run_in_threadpool(state.jobs.start, file.file, file.filename or "", options)
     except TooManyJobsError as exc:

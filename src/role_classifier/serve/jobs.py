@@ -28,12 +28,34 @@ from typing import IO, Any
 from ..labelling import LabelCsvError, LabelOptions, label_csv
 from ..modeling.model import RoleClassifier
 
-__all__ = ["CsvJob", "CsvJobs", "TooManyJobsError"]
+__all__ = ["PAGE_FIELDS", "CsvJob", "CsvJobs", "TooManyJobsError", "page_words"]
 
 NOT_UTF8_WARNING = (
     "the file is not valid UTF-8: lines that are not were decoded like label-csv does "
     "(Windows-1252, Latin-1 or with U+FFFD) and their rows say so in the error column"
 )
+
+
+PAGE_FIELDS = {
+    "--delimiter": "the Delimiter field",
+    "--text-column": "the Text column field",
+    "--title-column": "the Title column field",
+    "--all-scores": "the probability-column box",
+}
+"""The label-csv options the page and ``POST /v1/label-csv`` have a field for, as the page names
+them; a note or error of ``label_csv`` that names one of them is told in these words."""
+
+
+def page_words(message: str) -> str:
+    """``message`` with the command-line options named as the page's fields (:data:`PAGE_FIELDS`).
+
+    Example:
+        >>> page_words("read as ';'-separated (sniffed from the header; --delimiter sets it)")
+        "read as ';'-separated (sniffed from the header; the Delimiter field sets it)"
+    """
+    for flag, field_name in PAGE_FIELDS.items():
+        message = message.replace(flag, field_name)
+    return message
 
 
 class TooManyJobsError(RuntimeError):
@@ -223,13 +245,13 @@ class CsvJobs:
                 "columns": summary.columns,
             }
             job.shares = self._shares(job, options) if options.all_scores else None
-            job.warnings.extend(summary.notes)
+            job.warnings.extend(page_words(note) for note in summary.notes)
             job.rows_done = summary.rows
             job.state = "done"
         except _Cancelled:
             job.state, job.error = "failed", "cancelled: the server is shutting down"
         except LabelCsvError as exc:
-            job.state, job.error = "failed", str(exc)
+            job.state, job.error = "failed", page_words(str(exc))
         except Exception as exc:  # a job's failure is the job's, never the server's
             job.state, job.error = "failed", f"labelling failed: {type(exc).__name__}: {exc}"
         finally:

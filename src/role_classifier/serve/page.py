@@ -33,6 +33,8 @@ class AdForm:
     title_guessed: bool = False
     body: str = ""
     error: str | None = None
+    review_rule: tuple[float, float] | None = None
+    """the model's review band (confidence, margin), explained next to the badge."""
 
 
 def role_anchor(label: str) -> str:
@@ -139,8 +141,15 @@ added, like <code>role-classifier label-csv</code>. Files up to {max_upload_mb:g
 <input id="csv-file" name="file" type="file" accept=".csv,text/csv" required>
 <label for="text-column">Text column</label>
 <input id="text-column" name="text_column" type="text" value="description" required>
-<label for="title-column">Title column <span class="hint">(optional)</span></label>
-<input id="title-column" name="title_column" type="text" value="">
+<label for="title-column">Title column</label>
+<input id="title-column" name="title_column" type="text" value="title" \
+aria-describedby="title-column-hint">
+<p id="title-column-hint" class="hint">empty it if the file has no title column</p>
+<label for="delimiter">Delimiter</label>
+<input id="delimiter" name="delimiter" type="text" value="" size="4" \
+aria-describedby="delimiter-hint" autocomplete="off">
+<p id="delimiter-hint" class="hint">empty: found from the header row; else <code>,</code>
+<code>;</code> <code>|</code> or <code>tab</code></p>
 <label class="check"><input id="all-scores" name="all_scores" type="checkbox" value="true">
 Add a probability column per role and show the file's role shares</label>
 <button type="submit">Label CSV</button>
@@ -176,13 +185,14 @@ def _render_result(form: AdForm) -> str:
     )
     rows = "".join(
         f'<tr><th scope="row"><a href="/roles#{role_anchor(k)}">{escape(k)}</a></th>'
-        f'<td><meter min="0" max="1" value="{v:.4f}">{v:.0%}</meter></td>'
+        f'<td class="bar"><meter min="0" max="1" value="{v:.4f}">{v:.0%}</meter></td>'
         f"<td>{v:.2f}</td></tr>"
         for k, v in sorted(pred.scores.items(), key=lambda kv: -kv[1])
     )
     evidence = "".join(
         f'<li><a href="#evidence-{i}">{escape(s)}</a></li>' for i, s in enumerate(pred.evidence, 1)
     )
+    band = _review_badge(pred.review, form.review_rule)
     evidence_block = (
         f'<h3>Evidence</h3><ol class="evidence">{evidence}</ol>'
         if pred.evidence
@@ -192,7 +202,8 @@ def _render_result(form: AdForm) -> str:
 <section id="result" aria-labelledby="answer" tabindex="-1">
 <h2 id="answer">Answer: <span class="label">{link}</span>
 <span class="confidence">confidence {pred.confidence:.2f}</span>
-<span class="review review-{pred.review}">{"auto" if pred.review == "auto" else "review: check this one"}</span></h2>
+{band}</h2>
+{_review_legend(form.review_rule)}
 {title}
 {truncated}
 {f'<h3>Runner-ups</h3><ol class="runner-ups">{runner_ups}</ol>' if runner_ups else ""}
@@ -204,6 +215,37 @@ def _render_result(form: AdForm) -> str:
 <div class="ad-text">{highlight(form.body, pred.evidence)}</div>
 </section>
 """
+
+
+def _review_rule_text(rule: tuple[float, float] | None) -> str:
+    if rule is None:
+        return ""
+    confidence, margin = rule
+    return (
+        f" An answer is auto when its confidence is at least {confidence:.2f} and it leads the "
+        f"runner-up by at least {margin:.2f}."
+    )
+
+
+def _review_badge(review: str, rule: tuple[float, float] | None) -> str:
+    """The auto/review badge, its meaning in a tooltip (the legend below says it for touch)."""
+    if review == "auto":
+        text, meaning = "auto", "auto: sure enough to be used as it is."
+    else:
+        text, meaning = "review: check this one", "review: a person should check this answer."
+    tip = escape(meaning + _review_rule_text(rule))
+    return (
+        f'<span class="review review-{escape(review)}" title="{tip}" '
+        f'aria-describedby="review-legend">{text}</span>'
+    )
+
+
+def _review_legend(rule: tuple[float, float] | None) -> str:
+    return (
+        '<p class="hint" id="review-legend"><strong>auto</strong>: sure enough to be used as it '
+        "is; <strong>review</strong>: a person should check the answer (label-csv writes the "
+        f"same in its <code>review</code> column).{escape(_review_rule_text(rule))}</p>"
+    )
 
 
 def render_roles(taxonomy: Taxonomy) -> str:

@@ -60,6 +60,8 @@ async def index_classify(
     if isinstance(pred, BaseException):
         raise pred
     _show_answer(form, pred, posting, title_read)
+    config = state.model.config
+    form.review_rule = (config.review_confidence, config.review_margin)
     return _page(state, form)
 
 
