@@ -137,6 +137,14 @@ def test_dates_read_one_way_for_the_whole_column() -> None:
     ]  # fmt: skip
     assert quarters.dates[4] is None and str(quarters.dates[5]) == "2024-03-01"
     assert quarters.undated_examples == ["Q5 2024"]
+    import datetime as dt
+
+    import pandas as pd
+
+    stamps = pd.Series(pd.to_datetime(["2024-03-01", None])).tolist() + [dt.date(2024, 5, 2)]
+    read = read_dates([*stamps, pd.NA, float("nan")])
+    assert [str(d) for d in read.dates] == ["2024-03-01", "None", "2024-05-02", "None", "None"]
+    assert read.undated == 3 and read.undated_examples == []  # missing, not unreadable
 
 
 def test_shares_warns_about_dates_that_read_both_ways(tmp_path: Path) -> None:

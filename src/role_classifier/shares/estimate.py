@@ -24,6 +24,7 @@ from ..dates import ReadDates, period_of, read_dates
 from ..labelling.options import SCORE_PREFIX
 from ..labelling.provenance import IN_MEMORY, meta_path, read_meta
 from ..modeling.held_out import HELD_OUT_NAME, HeldOut
+from ..text import is_missing
 from .feed import Feed, read_feed
 from .methods import (
     DEFAULT_INTERVAL,
@@ -285,9 +286,7 @@ def _json_cell(value: Any) -> Any:
 
 def _filled(value: Any) -> bool:
     """A cell with something in it (a title given)."""
-    if value is None or isinstance(value, float) and math.isnan(value):
-        return False
-    return str(value).strip() != ""
+    return not is_missing(value) and str(value).strip() != ""
 
 
 def _check_options(
@@ -323,7 +322,7 @@ def _cell_keys(
 
 
 def _group_value(value: Any) -> str:
-    if value is None or isinstance(value, float) and math.isnan(value):
+    if is_missing(value):
         return MISSING
     return str(value)
 

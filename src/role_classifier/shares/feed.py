@@ -10,7 +10,6 @@ DataFrame is read as it is.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ import numpy as np
 
 from .. import io as fileio
 from ..labelling.options import SCORE_PREFIX
+from ..text import is_missing
 from .methods import SharesInputError
 
 __all__ = ["ERROR_COLUMN", "Feed", "read_feed"]
@@ -193,7 +193,7 @@ def _numbers(values: list[Any]) -> np.ndarray:
 
 
 def _is_error(value: Any) -> bool:
-    if value is None or isinstance(value, float) and math.isnan(value):
+    if is_missing(value):
         return False
     text = str(value).strip()
     return bool(text) and not text.startswith("warning:")
