@@ -194,7 +194,10 @@ def test_label_csv_records_its_model_and_shares_keeps_to_it(
     with pytest.raises(ValueError, match="was labelled by model"):
         estimate_shares(out, held_out="default", n_boot=0)
     df = estimate_shares(out, n_boot=0)  # the recorded model's held-out data, or none
-    assert df.attrs["used_rows"] == 3
+    assert df.attrs["used_rows"] == 3 and df.attrs["title_column"] is None
+    label_csv(src, tmp_path / "t.csv", text_column="text", title_column="month",
+              all_scores=True, model=tiny_trained)  # fmt: skip
+    assert estimate_shares(tmp_path / "t.csv", n_boot=0).attrs["title_column"] == "month"
     result = runner.invoke(app, ["shares", str(out), "-m", str(tiny_model_dir), "--n-boot", "0"])
     assert result.exit_code == 0, result.output
 
