@@ -18,7 +18,7 @@ The recipe (``configs/train.yaml``, every field of :class:`TrainConfig`):
 5. Refit on all rows with the same settings and save with :meth:`RoleClassifier.save_pretrained`.
 
 Why the shipped default keeps the backbone frozen (LoRA and full fine-tunes were measured):
-README, "Training".
+docs/model-selection.md.
 """
 
 from __future__ import annotations
