@@ -6,6 +6,13 @@ Input: labelled files with ``source``, ``title``, ``description`` and ``label`` 
     .venv/bin/python benchmarks/bench_adapt.py /tmp/validation.csv
     .venv/bin/python benchmarks/bench_adapt.py /tmp/source_validation_labelled.csv --weights 5 20 50
 
+    # against refitting on the base's own training rows plus the corrections
+    .venv/bin/python benchmarks/bench_adapt.py - --train-features /tmp/train.npz --encode-training \
+        data/samples/postings.csv data/samples/feed_like.csv \
+        ../shared/data/real-postings/postings.csv /tmp/real_feed_labelled.csv   # ~20 min, once
+    .venv/bin/python benchmarks/bench_adapt.py /tmp/validation.csv --no-curve \
+        --train-features /tmp/train.npz --ks 25 50 --weights 1
+
 For each source, the user corrects the first k postings (k = 25, 50, 100, 200, as far as the
 source leaves at least ``--min-rest`` postings to score) in **queue order** (the order
 ``role-classifier review`` gives, from the base model's scores: :func:`role_classifier.review.
@@ -243,6 +250,18 @@ def _compare_refit(bench: Bench, args: argparse.Namespace) -> None:
                     )
 
 
+def encode_training(base, files: list[str], out: Path) -> None:  # noqa: ANN001
+    """Encode the base's training postings (``split=train`` rows, as ``train`` read them) into
+    ``out`` (.npz: titled, plain, y) for ``--train-features``."""
+    from role_classifier.training import load_training_data
+
+    data = load_training_data(files, base.taxonomy, filters={"split": ["train"]}, on_warning=print)
+    titled, plain = correction_features(base, base.encode(data.postings, show_progress=True))
+    y = np.array([base.labels.index(label) for label in data.labels])
+    np.savez(out, titled=titled, plain=plain, y=y)
+    print(f"{out}: {len(y)} training postings")
+
+
 def _timing(bench: Bench, per_posting: float, weight: float) -> None:
     rng = np.random.default_rng(1)
     print("\nadapt's time on this machine (2 shared cores):")
@@ -276,8 +295,17 @@ def main() -> None:
         "refitting on them plus the corrections",
     )
     parser.add_argument("--refit-sources", nargs="+", default=["feed", "remotewlb"])
+    parser.add_argument(
+        "--encode-training",
+        nargs="+",
+        metavar="FILE",
+        help="instead: encode the base's training files into --train-features and stop",
+    )
     args = parser.parse_args()
     base = load_classifier(args.model)
+    if args.encode_training:
+        encode_training(base, args.encode_training, args.train_features)
+        return
     rows = _rows(args.files)
     if not rows or "source" not in rows[0]:
         sys.exit("the files need rows with source, title, description and label columns")

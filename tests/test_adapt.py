@@ -137,6 +137,7 @@ def test_adapt_command_saves_a_model_every_command_loads(
         ],
     )
     assert result.exit_code == 0, result.output
+    _serve_answers(out)
     shares = runner.invoke(
         app, ["shares", str(labelled), "--model", str(out), "--n-boot", "0", "--json"]
     )
@@ -187,3 +188,21 @@ def test_an_empty_file_is_refused(tmp_path: Path) -> None:
     (tmp_path / "c.csv").write_text("")
     with pytest.raises(CorrectionsError):
         read_corrections(tmp_path / "c.csv")
+
+
+def _serve_answers(folder: Path) -> None:
+    """``serve --model FOLDER`` answers with the adapted model (the app, without a socket)."""
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from role_classifier.serve.app import ServeConfig, create_app
+
+    model = RoleClassifier.from_pretrained(folder, backend="torch")
+    with TestClient(create_app(model, ServeConfig(model_name=str(folder)))) as client:
+        deadline = time.monotonic() + 60
+        while client.get("/healthz").status_code != 200 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        answer = client.post("/v1/classify", json={"text": TEXTS["MLOps Engineer"]})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["model"] == str(folder)

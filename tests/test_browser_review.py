@@ -11,20 +11,17 @@ from __future__ import annotations
 
 import argparse
 import csv
-import re
-import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from test_browser import Server, launch_browser  # the same server helper and browser
 
 from role_classifier.corrections import corrections_path, read_corrections
 
-CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[1]
 LABELS = [
     "ML Researcher",
@@ -38,42 +35,19 @@ LABELS = [
 ]
 
 
-class ReviewServer:
-    """``role-classifier review`` in a subprocess on a free loopback port."""
+class ReviewServer(Server):
+    """``role-classifier review`` in a subprocess on a free loopback port (``serve``'s helper:
+    its output reader, waits and SIGTERM stop)."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str) -> None:  # noqa: D107 - a different command, same helper
         cmd = [sys.executable, "-m", "role_classifier", "review", *args, "--port", "0"]
         self.proc = subprocess.Popen(
             cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT
         )
         self.lines: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
         self.url = self._wait_for(r"Uvicorn running on (http://127\.0\.0\.1:\d+)", 120).group(1)
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line.rstrip("\n"))
-
-    def _wait_for(self, pattern: str, timeout: float) -> re.Match[str]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for line in list(self.lines):
-                if m := re.search(pattern, line):
-                    return m
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        raise AssertionError(f"no {pattern!r} from the server:\n" + "\n".join(self.lines))
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
 
 
 def write_labelled(path: Path, n: int = 6) -> Path:
@@ -123,7 +97,7 @@ def browser() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        b = launch_browser(p)
         try:
             yield b
         finally:
@@ -200,7 +174,7 @@ def main() -> None:
     )
     try:
         with sync_playwright() as p:
-            b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+            b = launch_browser(p)
             page = b.new_page(viewport={"width": 900, "height": 900})
             page.goto(server.url)
             page.wait_for_selector("#posting:not([hidden])", timeout=60_000)

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from role_classifier.cli import app
-from role_classifier.corrections import corrections_path, read_corrections
+from role_classifier.corrections import CorrectionsError, corrections_path, read_corrections
 from role_classifier.review import build_queue, queue_order
 
 runner = CliRunner()
@@ -132,7 +132,7 @@ def test_page_api_answers_skips_undoes_and_saves_each_answer(tmp_path: Path, tin
     after_skip = client.post("/api/review/skip", json={"id": nxt["id"]}).json()
     assert client.post("/api/review/undo").json()["id"] == nxt["id"]  # the skip undone
     assert client.post("/api/review/undo").json()["id"] == "p0"  # the answer withdrawn
-    with pytest.raises(Exception, match="no corrections"):
+    with pytest.raises(CorrectionsError, match="no corrections"):
         read_corrections(answers)
     assert client.post("/api/review/answer", json={"id": "p0", "role": "Nope"}).status_code == 422
     assert after_skip["position"] == 2

@@ -51,9 +51,10 @@ def adapt_cli(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Adapt a model to your feed: refit its head on your corrections, in seconds, no torch.
+    """Adapt a model to your feed: refit its head on your corrections, without torch.
 
-    The head stays near the base model's and moves where the corrections insist; the
+    The corrected postings are encoded once (as label-csv encodes them), then the head is refitted
+    in seconds: it stays near the base model's and moves where the corrections insist; the
     temperatures and the review band are refitted on the corrections. Use the folder with
     --model in label-csv, classify, serve and shares. Corrections for one id given twice: the
     last one counts. Roles the base model has never seen are refused (that is the taxonomy's job).
@@ -64,7 +65,8 @@ def adapt_cli(
 
         role-classifier adapt queue.csv --output models/my-feed
 
-        role-classifier label-csv feed.csv relabelled.csv --model models/my-feed --all-scores
+        role-classifier label-csv feed.csv relabelled.csv --text-column description
+        --title-column title --model models/my-feed --all-scores
     """
     from ..adapting import adapt_file
 
