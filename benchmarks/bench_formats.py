@@ -7,7 +7,7 @@ Run from the repository root:
 
 1. **Outputs.** The same CSV input labelled to ``.csv``, ``.jsonl``, ``.parquet`` and ``.xlsx``
    (best of ``--repeats``). For Parquet, the part files (one per ``--batch-size`` chunk) and
-   the time :meth:`.csvio.ParquetParts.join` takes to join them into OUTPUT are reported.
+   the time :meth:`.fileio.ParquetParts.join` takes to join them into OUTPUT are reported.
 2. **Inputs.** The same rows as ``.csv``, ``.csv.gz``, ``.jsonl``, ``.jsonl.gz``, ``.parquet``
    and ``.xlsx``, labelled to ``.csv``.
 3. **Resume.** A run stopped half-way (after half its chunks) and resumed, against an
@@ -37,7 +37,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from bench_label_csv import build_tiny_model, sample_postings, write_csv
 
-from role_classifier import RoleClassifier, csvio
+from role_classifier import RoleClassifier
+from role_classifier import io as fileio
 from role_classifier.labelling import label_csv
 from role_classifier.threads import default_workers
 
@@ -74,15 +75,15 @@ def _best(n: int, run: Any) -> float:
 def outputs(work: Path, src: Path, clf: RoleClassifier, args: argparse.Namespace) -> None:
     print(f"\n[1] outputs: {args.rows:,} rows of {src.name} ({src.stat().st_size / 1e6:.1f} MB)")
     joins: list[tuple[int, float]] = []
-    real_join = csvio.ParquetParts.join
+    real_join = fileio.ParquetParts.join
 
-    def timed_join(self: csvio.ParquetParts, dest: Path) -> int:
+    def timed_join(self: fileio.ParquetParts, dest: Path) -> int:
         t0 = time.perf_counter()
         rows = real_join(self, dest)
         joins.append((self.parts, time.perf_counter() - t0))
         return rows
 
-    csvio.ParquetParts.join = timed_join  # type: ignore[method-assign]
+    fileio.ParquetParts.join = timed_join  # type: ignore[method-assign]
     try:
         base = None
         for suffix in ("csv", "jsonl", "parquet", "xlsx"):
@@ -102,7 +103,7 @@ def outputs(work: Path, src: Path, clf: RoleClassifier, args: argparse.Namespace
                     f"({join_s / seconds:.1%} of the run) into {groups} row groups"
                 )
     finally:
-        csvio.ParquetParts.join = real_join  # type: ignore[method-assign]
+        fileio.ParquetParts.join = real_join  # type: ignore[method-assign]
 
 
 def input_files(work: Path, src: Path) -> dict[str, Path]:
@@ -186,9 +187,9 @@ def resume(work: Path, src: Path, clf: RoleClassifier, args: argparse.Namespace)
 def io_only(work: Path, src: Path, args: argparse.Namespace) -> None:
     """Reading and writing alone, no model: each input read through, each output written
     chunk by chunk with what a checkpoint commit does (fsync; parquet: one part per chunk)."""
-    from role_classifier import readers
+    from role_classifier import io as fileio
 
-    with readers.open_input(src) as reader:
+    with fileio.open_input(src) as reader:
         header = reader.header
         rows = [r.cells for r in reader]
     added = ["predicted_role", "confidence", "review", "error"]
@@ -201,18 +202,18 @@ def io_only(work: Path, src: Path, args: argparse.Namespace) -> None:
         t0 = time.perf_counter()
         with open(out, "wb") as f:
             fmt, gzipped = suffix.removesuffix(".gz"), suffix.endswith(".gz")
-            writer = csvio.RowWriter(f, fmt, header + added, types, gzipped=gzipped)
+            writer = fileio.RowWriter(f, fmt, header + added, types, gzipped=gzipped)
             writer.write_header()
             for chunk in chunks:
                 writer.write(chunk)
-                csvio.fsync(f)
+                fileio.fsync(f)
             writer.close()
-            csvio.fsync(f)
+            fileio.fsync(f)
         seconds, size = time.perf_counter() - t0, out.stat().st_size / 1e6
         print(f"    write .{suffix:<8} {seconds:6.2f} s  ({size:.1f} MB)")
     folder = work / "io.parquet.partial"
     shutil.rmtree(folder, ignore_errors=True)
-    parts = csvio.ParquetParts(folder, header + added, types)
+    parts = fileio.ParquetParts(folder, header + added, types)
     t0 = time.perf_counter()
     parts.open(0)
     for chunk in chunks:
@@ -225,7 +226,7 @@ def io_only(work: Path, src: Path, args: argparse.Namespace) -> None:
     one = work / "one.parquet"
     t0 = time.perf_counter()
     with open(one, "wb") as f:
-        writer = csvio.RowWriter(f, "parquet", header + added, types)
+        writer = fileio.RowWriter(f, "parquet", header + added, types)
         writer.write_header()
         for chunk in chunks:
             writer.write(chunk)
@@ -238,7 +239,7 @@ def io_only(work: Path, src: Path, args: argparse.Namespace) -> None:
     )
     for path in input_files(work, src).values():
         t0 = time.perf_counter()
-        with readers.open_input(path) as reader:
+        with fileio.open_input(path) as reader:
             n = sum(1 for _ in reader)
         print(f"    read  {path.name:<12} {time.perf_counter() - t0:6.2f} s  ({n:,} records)")
 

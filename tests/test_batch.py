@@ -13,7 +13,8 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from role_classifier import csvio, labelling
+from role_classifier import io as fileio
+from role_classifier import labelling
 from role_classifier.cli import app
 from role_classifier.labelling import (
     ColumnClashError,
@@ -72,6 +73,7 @@ def _label(
     src = tmp_path / "in.csv"
     src.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
     out = tmp_path / "out.csv"
+    out.unlink(missing_ok=True)  # each call a fresh run (a finished OUTPUT is refused)
     kw.setdefault("text_column", "text")
     summary = label_csv(src, out, model=clf, batch_size=2, **kw)  # type: ignore[arg-type]
     header, rows = _read(out)
@@ -445,7 +447,7 @@ def test_a_broken_model_stops_the_run(
 def test_row_count_mismatch_is_caught(
     tmp_path: Path, tiny_trained: RoleClassifier, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(csvio, "count_output_rows", lambda path, fmt: 999)
+    monkeypatch.setattr(fileio, "count_output_rows", lambda path, fmt: 999)
     with pytest.raises(RowCountError, match="read 7 rows"):
         label_csv(
             _jobs(tmp_path), tmp_path / "o.csv", text_column="description", model=tiny_trained
@@ -610,9 +612,9 @@ def test_resume_after_ctrl_c_mid_chunk_drops_the_half_written_chunk(
     kw = dict(text_column="description", model=tiny_trained, batch_size=2)
     label_csv(src, tmp_path / "clean.csv", **kw)  # type: ignore[arg-type]
     out = tmp_path / "out.csv"
-    real_write, writes = csvio.RowWriter.write, []
+    real_write, writes = fileio.RowWriter.write, []
 
-    def write(self: csvio.RowWriter, rows: list) -> None:
+    def write(self: fileio.RowWriter, rows: list) -> None:
         writes.append(1)
         if len(writes) == 3:  # half of the third chunk reaches the disk, then Ctrl-C
             self.f.write(b"id6,Acme,half a row")
@@ -620,7 +622,7 @@ def test_resume_after_ctrl_c_mid_chunk_drops_the_half_written_chunk(
             raise KeyboardInterrupt
         real_write(self, rows)
 
-    monkeypatch.setattr(csvio.RowWriter, "write", write)
+    monkeypatch.setattr(fileio.RowWriter, "write", write)
     with pytest.raises(KeyboardInterrupt):
         label_csv(src, out, **kw)  # type: ignore[arg-type]
     monkeypatch.undo()
@@ -851,6 +853,6 @@ def test_semicolon_file_filters_and_label_records_agree(
         ["id", "text", "split"],
         text_column="text",
     )
-    assert [[csvio._text(v) for v in vals] for vals in values] == [r[3:] for r in out]
+    assert [[fileio.text_cell(v) for v in vals] for vals in values] == [r[3:] for r in out]
     with pytest.raises(MissingColumnError, match="no filter column 'lang'"):
         _label(tmp_path, tiny_trained, text, filters={"lang": ["en"]})

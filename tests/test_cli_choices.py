@@ -42,14 +42,15 @@ def flat(text: str) -> str:
 def test_the_choices_are_the_librarys() -> None:
     """The CLI spells the choices out (importing the library would slow --help): they must
     stay the library's own."""
-    from role_classifier import csvio, shares
+    from role_classifier import io as fileio
+    from role_classifier import shares
     from role_classifier.encoders.base import BACKENDS
 
     def values(choice: type[enum.Enum]) -> tuple[str, ...]:
         return tuple(member.value for member in choice)
 
     assert values(Backend) == BACKENDS
-    assert values(OutputFormat) == csvio.FORMATS
+    assert values(OutputFormat) == fileio.FORMATS
     assert values(ShareMethod) == shares.METHODS
     assert values(Period) == tuple(shares.PERIODS)
     assert values(ShareInterval) == shares.INTERVALS
@@ -137,7 +138,7 @@ def test_method_and_period_reach_estimate_shares_as_plain_strings(
         seen.update(kwargs)
         raise _Stop("stopped")
 
-    monkeypatch.setattr(shares, "estimate_shares", estimate_shares)
+    monkeypatch.setattr(shares, "role_shares", estimate_shares)
     args = ["shares", str(tmp_path / "l.csv"), "--date-column", "month"]
     result = runner.invoke(app, [*args, "--method", "PCC", "--period", "Quarter"])
     assert result.exit_code == 2 and "stopped" in result.stderr

@@ -60,10 +60,22 @@ def test_evaluate_report_dir_without_matplotlib(
     result = runner.invoke(app, [*args, "description", "--report-dir", str(report)])
     assert result.exit_code == 2, result.output
     assert result.stderr.strip() == (
-        "error: matplotlib is not installed (the figures of evaluate --report-dir need it): "
+        "error: matplotlib is not installed (evaluate --report-dir needs it): "
         "pip install 'role-classifier[report]'"
     )
     assert not report.exists()
+
+
+def test_shares_plot_without_matplotlib_names_shares(without, tmp_path: Path) -> None:  # noqa: ANN001
+    without("matplotlib")
+    labelled = tmp_path / "labelled.csv"
+    labelled.write_text("score_Other,error\n1.0,\n", "utf-8")
+    result = runner.invoke(app, ["shares", str(labelled), "--plot", str(tmp_path / "s.png")])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip() == (
+        "error: matplotlib is not installed (shares --plot needs it): "
+        "pip install 'role-classifier[report]'"
+    )
 
 
 def test_lora_training_without_peft(without, labelled_csv: Path, tmp_path: Path) -> None:  # noqa: ANN001

@@ -1,4 +1,4 @@
-"""csvio: one reader for label-csv, train and evaluate (encoding, delimiter, ragged rows)."""
+"""io.csv_reader: one reader for label-csv, train and evaluate (encoding, delimiter, ragged rows)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from role_classifier import csvio
+from role_classifier import io as fileio
 from role_classifier.data import read_labelled_csv
 from role_classifier.labelling import label_csv
 from role_classifier.modeling.model import RoleClassifier
@@ -16,8 +16,8 @@ from role_classifier.taxonomy import load_taxonomy
 from role_classifier.training import load_training_data
 
 
-def _records(data: bytes, delimiter: str | None = None) -> tuple[csvio.CsvReader, list]:
-    reader = csvio.CsvReader(io.BytesIO(data), "test.csv", delimiter)
+def _records(data: bytes, delimiter: str | None = None) -> tuple[fileio.CsvReader, list]:
+    reader = fileio.CsvReader(io.BytesIO(data), "test.csv", delimiter)
     return reader, list(reader)
 
 
@@ -35,13 +35,13 @@ def _records(data: bytes, delimiter: str | None = None) -> tuple[csvio.CsvReader
 def test_delimiter_is_sniffed_from_the_header(header: bytes, expected: str) -> None:
     reader, _ = _records(header)
     assert reader.delimiter == expected and reader.sniffed
-    assert csvio.CsvReader(io.BytesIO(header), "x", ";").delimiter == ";"
+    assert fileio.CsvReader(io.BytesIO(header), "x", ";").delimiter == ";"
 
 
 def test_parse_delimiter() -> None:
-    assert [csvio.parse_delimiter(v) for v in ("tab", "\\t", ";", None)] == ["\t", "\t", ";", None]
-    with pytest.raises(csvio.CsvInputError, match="one character"):
-        csvio.parse_delimiter(";;")
+    assert [fileio.parse_delimiter(v) for v in ("tab", "\\t", ";", None)] == ["\t", "\t", ";", None]
+    with pytest.raises(fileio.CsvInputError, match="one character"):
+        fileio.parse_delimiter(";;")
 
 
 def test_encoding_rule_bom_utf8_cp1252_and_no_silent_replacement() -> None:
@@ -59,9 +59,9 @@ def test_encoding_rule_bom_utf8_cp1252_and_no_silent_replacement() -> None:
         ["line 3 is not valid UTF-8 (read as Windows-1252)"],
         ["line 4 is not valid UTF-8 (invalid bytes replaced with U+FFFD)"],
     ]
-    with pytest.raises(csvio.CsvInputError, match="UTF-16"):
+    with pytest.raises(fileio.CsvInputError, match="UTF-16"):
         _records("id,text\n".encode("utf-16"))
-    with pytest.raises(csvio.CsvInputError, match="is empty"):
+    with pytest.raises(fileio.CsvInputError, match="is empty"):
         _records(b"")
 
 
@@ -130,7 +130,7 @@ def test_writer_keeps_float_and_list_types(tmp_path: Path) -> None:
     rows = [["a", 0.123456, ["one", "two"]], ["b", None, None]]
     for fmt in ("csv", "jsonl", "parquet"):
         with open(tmp_path / f"o.{fmt}", "wb") as f:
-            w = csvio.RowWriter(f, fmt, header, types)
+            w = fileio.RowWriter(f, fmt, header, types)
             w.write_header()
             w.write(rows)
             w.close()

@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from role_classifier import csvio, readers
+from role_classifier import io as fileio
 from role_classifier._extras import MissingExtraError
 from role_classifier.cli import app
 from role_classifier.labelling import (
@@ -220,7 +220,7 @@ def test_parquet_is_read_in_batches_and_keeps_its_types(
     monkeypatch.setattr(pq, "read_table", None)  # never the whole file at once
     _label(tmp_path / "in.parquet", tmp_path / "o.csv", tiny_trained)
     monkeypatch.undo()
-    assert seen == [readers._PARQUET_BATCH_ROWS]
+    assert seen == [fileio.readers._PARQUET_BATCH_ROWS]
     _label(tmp_path / "in.parquet", tmp_path / "o.parquet", tiny_trained)
     got = pq.read_table(tmp_path / "o.parquet")
     assert got.schema.field("id").type == pa.int32()
@@ -350,7 +350,7 @@ def test_excel_output_keeps_rows_numbers_and_text(
     assert got[0] == ["id", "note", "description", *ADDED]
     assert [r[0] for r in got[1:]] == [1, 2, 3]
     assert sheet["B2"].data_type == "s" and got[1][1] == "=HYPERLINK(1)"  # text, not a formula
-    assert got[2][1] == "bell here" and len(got[3][1]) == csvio.EXCEL_CELL_CHARS
+    assert got[2][1] == "bell here" and len(got[3][1]) == fileio.EXCEL_CELL_CHARS
     assert isinstance(got[1][4], float) and got[3][-1] == "empty text"
     assert any("32,767 characters" in n for n in summary.notes)
     assert any("1 control characters" in n for n in summary.notes)
@@ -569,8 +569,8 @@ def test_parquet_output_resumes_after_sigkill(tmp_path: Path, tiny_model_dir: Pa
 def test_parts_are_joined_into_row_groups_of_the_writers_size(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(csvio, "_PARQUET_GROUP_ROWS", 5)
-    parts = csvio.ParquetParts(tmp_path / "p", ["id", "confidence"], ["value", "float"])
+    monkeypatch.setattr(fileio.writers, "_PARQUET_GROUP_ROWS", 5)
+    parts = fileio.ParquetParts(tmp_path / "p", ["id", "confidence"], ["value", "float"])
     parts.open(0)
     for start in range(0, 12, 3):
         parts.write([[f"r{i}", i / 10] for i in range(start, start + 3)])
@@ -581,7 +581,7 @@ def test_parts_are_joined_into_row_groups_of_the_writers_size(
     assert [meta.row_group(g).num_rows for g in range(meta.num_row_groups)] == [5, 5, 2]
     table = pq.read_table(tmp_path / "o.parquet")
     assert table.column("id").to_pylist() == [f"r{i}" for i in range(12)]
-    empty = csvio.ParquetParts(tmp_path / "e", ["id"], ["value"])
+    empty = fileio.ParquetParts(tmp_path / "e", ["id"], ["value"])
     empty.open(0)
     assert empty.join(tmp_path / "e.parquet") == 0
     assert pq.read_table(tmp_path / "e.parquet").column_names == ["id"]
@@ -596,7 +596,7 @@ def test_parquet_output_from_stdin_is_written_without_a_checkpoint(
     )
     assert result.exit_code == 0, result.stderr
     assert pq.read_table(tmp_path / "o.parquet").num_rows == 3
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.parquet"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.parquet", "o.parquet.meta.json"]
 
 
 def test_excel_output_restarts_on_resume_with_a_note(
@@ -609,4 +609,4 @@ def test_excel_output_restarts_on_resume_with_a_note(
         _label(src, out, tiny_trained, progress=_crash_after(1))
     summary = _label(src, out, tiny_trained, resume=True)
     assert summary.resumed_from == 0 and "xlsx output cannot be resumed" in summary.notes[0]
-    assert csvio.count_output_rows(out, "xlsx") == 6
+    assert fileio.count_output_rows(out, "xlsx") == 6

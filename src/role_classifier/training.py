@@ -28,15 +28,14 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .data import DataError, LabelledRows, csv_header, read_labelled_csv
-from .fitting import fit_head, fit_temperature
 from .modeling.features import FeatureLayout
+from .modeling.fitting import fit_head, fit_temperature, source_weights
 from .modeling.head import fit_review
 from .modeling.held_out import HeldOut
 from .modeling.model import Encoded, ModelConfig, RoleClassifier
@@ -88,7 +87,8 @@ def load_training_data(
 ) -> LabeledData:
     """Read labeled CSVs and validate them against the taxonomy.
 
-    The files are read by :mod:`.csvio`, exactly as ``label-csv`` and ``evaluate`` read them.
+    The files are read by :mod:`.data` through :func:`.io.open_input`, exactly as ``label-csv``
+    and ``evaluate`` read them.
     Rows with more or fewer cells than the header are skipped, and ``on_warning`` is told how
     many and on which lines (so are lines that were not UTF-8 and a sniffed delimiter).
 
@@ -264,9 +264,13 @@ def train(
         feature_matrix(clf, encoded, with_title=False) if config.description_only_view else None,
         y,
         clf.layout,
+        source_weights(data.sources or ["" for _ in y], config.source_balance),
     )
     anchor = clf.zero_shot_head()["weight"] if config.anchor_zero_shot else None
-    fit = partial(fit_head, layout=clf.layout, config=config, anchor=anchor)
+
+    def fit(x: np.ndarray, y: np.ndarray, w: np.ndarray | None) -> dict[str, np.ndarray]:
+        return fit_head(x, y, clf.layout, config, anchor, sample_weight=w)
+
     held_out = _held_out_scores(views, fit, data, split, config, say)
     say("fitting the head on all rows")
     clf.head = fit(*views.stack(np.arange(len(y))))
@@ -286,6 +290,7 @@ def _set_up(
         window_tokens=config.window_tokens,
         max_windows=config.max_windows,
         batch_size=config.batch_size,
+        read=config.read,
     )
     backend = "torch" if config.finetune_epochs > 0 else config.backend
     clf = RoleClassifier(taxonomy, model_config, backend=backend)
@@ -350,7 +355,7 @@ def _finetune(
 
 def _held_out_scores(
     views: _Views,
-    fit: Callable[[np.ndarray, np.ndarray], dict[str, np.ndarray]],
+    fit: Callable[[np.ndarray, np.ndarray, np.ndarray | None], dict[str, np.ndarray]],
     data: LabeledData,
     split: tuple[np.ndarray, np.ndarray],
     config: TrainConfig,
@@ -470,17 +475,20 @@ class _Views:
     plain: np.ndarray | None
     y: np.ndarray
     layout: FeatureLayout
+    weight: np.ndarray | None = None
 
-    def stack(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Training matrix and labels for ``rows``: both views stacked."""
+    def stack(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Training matrix, labels and row weights for ``rows``: both views stacked."""
+        w = None if self.weight is None else self.weight[rows]
         if self.plain is None:
-            return self.titled[rows], self.y[rows]
-        return np.vstack([self.titled[rows], self.plain[rows]]), np.tile(self.y[rows], 2)
+            return self.titled[rows], self.y[rows], w
+        x = np.vstack([self.titled[rows], self.plain[rows]])
+        return x, np.tile(self.y[rows], 2), None if w is None else np.tile(w, 2)
 
     def logits(self, head: dict[str, np.ndarray], rows: np.ndarray) -> _HeldOut:
         """``head``'s scores for ``rows`` in every view; a row counts as titled by the same rule
         as at prediction time (:meth:`FeatureLayout.titled`: it has a title), not by its view."""
-        x, y = self.stack(rows)
+        x, y, _ = self.stack(rows)
         return _HeldOut(x @ head["weight"].T + head["bias"], y, self.layout.titled(x))
 
 

@@ -70,6 +70,13 @@ class TrainConfig:
     """the encoder whose features the head is fitted on: 'onnx' (int8, what `classify` and
     `label-csv` use by default; the shipped head is fitted on it) or 'torch' (fp32). Fine-tuning
     always runs on torch."""
+    read: str = "all"
+    """which sentences of a description the model reads: 'all', or 'duties' (the job's duties
+    and requirements, found by the section reader; see ``ModelConfig.read``)."""
+    source_balance: float = 0.0
+    """how far training sources (the training files) are balanced: a posting of a source with
+    ``n`` rows weighs ``n ** -source_balance`` (the weights rescaled to average 1). 0: every
+    posting counts once, so the largest source dominates; 1: every source counts the same."""
     window_tokens: int = 128
     """word-pieces per description window."""
     max_windows: int = 32
@@ -84,6 +91,10 @@ class TrainConfig:
             )
         if self.calibration == "cross-val" and self.calibration_folds < 2:
             raise ValueError(f"calibration_folds must be at least 2, got {self.calibration_folds}")
+        if self.read not in ("all", "duties"):
+            raise ValueError(f"read must be all or duties, got '{self.read}'")
+        if not 0.0 <= self.source_balance <= 1.0:
+            raise ValueError(f"source_balance must be between 0 and 1, got {self.source_balance}")
         if self.backend not in ("onnx", "torch"):
             raise ValueError(f"backend must be onnx or torch, got '{self.backend}'")
         if self.finetune_epochs > 0 and self.calibration == "cross-val":

@@ -5,7 +5,7 @@ one rule (:class:`.app._Commands`); shared option types and model loading are in
 
 from __future__ import annotations
 
-from . import classify, evaluate, info, label, serve, shares, train  # noqa: F401 - registers the commands
+from . import adapt, classify, evaluate, info, label, review, serve, shares, train  # noqa: F401 - registers the commands
 from .app import app
 from .common import check_model_name, decode_bytes, load_model
 

@@ -159,8 +159,9 @@ app = _App(
     help="Which AI/ML role is a job posting hiring for? 'classify' reads one ad, 'label-csv' "
     "labels every row of a CSV, 'evaluate' measures models on labelled data, 'train' fits a "
     "model on labelled postings, 'shares' estimates each role's share of a labelled feed with "
-    "intervals, 'serve' answers over HTTP, 'info' shows the versions, default model and cache "
-    "folder (for a bug report).",
+    "intervals, 'review' lists the answers worth a person's check (or shows them one at a "
+    "time in a page), 'adapt' refits a model on your corrections, 'serve' answers over HTTP, "
+    "'info' shows the versions, default model and cache folder (for a bug report).",
     no_args_is_help=True,
     add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish, pwsh
     pretty_exceptions_enable=False,

@@ -26,7 +26,13 @@ from .render import print_evaluation
 
 @app.command("evaluate")
 def evaluate_cli(
-    data: Annotated[str, typer.Argument(help="A labelled CSV; '-' reads standard input.")],
+    data: Annotated[
+        str,
+        typer.Argument(
+            help="A labelled CSV (TSV), .jsonl, .parquet or .xlsx, by extension (.gz after "
+            "CSV or JSON lines); '-' reads a CSV on standard input."
+        ),
+    ],
     label_column: Annotated[
         str, typer.Option("--label-column", help="Column of the true role (any casing).")
     ],
@@ -129,7 +135,7 @@ def evaluate_cli(
     if report_dir is not None:  # its figures need matplotlib: say so before any work
         from .._extras import require_extra
 
-        require_extra("matplotlib")
+        require_extra("matplotlib", "evaluate --report-dir")
     filters = parse_filters(row_filter)  # a bad filter or taxonomy: the one error rule (app.py)
     train_filters = parse_filters(baseline_filter)
     tax = load_taxonomy(taxonomy) if taxonomy is not None else None

@@ -73,7 +73,9 @@ def label_csv_cli(
     overwrite: Annotated[
         bool,
         typer.Option(
-            "--overwrite", help="Discard OUTPUT.partial left by an interrupted run; start over."
+            "--overwrite",
+            help="Replace an existing OUTPUT, or discard OUTPUT.partial left by an interrupted "
+            "run; start over.",
         ),
     ] = False,
     workers: WorkersOpt = None,

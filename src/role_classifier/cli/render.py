@@ -177,20 +177,19 @@ def print_label_summary(s) -> None:  # noqa: ANN001 - batch.LabelSummary
         err.print(f"  [yellow]note:[/] {note}", highlight=False)
 
 
-def print_shares(df, quiet: bool = False) -> None:  # noqa: ANN001 - a DataFrame of estimate_shares
+def print_shares(table, quiet: bool = False) -> None:  # noqa: ANN001 - role_shares' Shares
     """One table row per group and period: n, then each role's share and interval; the rows
     read and used on stderr, unless ``quiet``."""
     from rich.table import Table
 
+    from ..shares import Shares
+
+    shares = Shares.of(table)
     console = Console()
     if not console.is_terminal:
         console = Console(width=max(console.width, 160))
-    a = df.attrs
-    keys = [
-        c
-        for c in df.columns
-        if c not in ("role", "share", "low", "high", "n", "method", "interval", "note")
-    ]
+    a = shares.attrs
+    keys = [*shares.groups, "period"]
     table = Table(
         title=f"Role shares ({a.get('method')}, {a.get('confidence', 0.9):.0%} "
         f"{a.get('interval', 'sampling')} intervals)",
@@ -199,25 +198,37 @@ def print_shares(df, quiet: bool = False) -> None:  # noqa: ANN001 - a DataFrame
     for k in keys:
         table.add_column(k)
     table.add_column("n", justify="right")
-    roles = list(dict.fromkeys(df["role"]))
+    records = shares.records()
+    roles = list(dict.fromkeys(r["role"] for r in records))
     for role in roles:
         table.add_column(role, justify="right")
     table.add_column("note")
-    for key, part in df.groupby(keys, sort=False):
-        key = key if isinstance(key, tuple) else (key,)
-        cells = {r.role: f"{r.share:.1%} ({r.low:.1%}–{r.high:.1%})" for r in part.itertuples()}
-        first = part.iloc[0]
+    cells: dict[tuple, list[dict]] = {}
+    for r in records:
+        cells.setdefault(tuple(r[k] for k in keys), []).append(r)
+    for key, part in cells.items():
+        shown = {r["role"]: f"{r['share']:.1%} ({r['low']:.1%}–{r['high']:.1%})" for r in part}
         table.add_row(
             *map(str, key),
-            str(first["n"]),
-            *(cells.get(r, "") for r in roles),
-            str(first["note"] or ""),
+            str(part[0]["n"]),
+            *(shown.get(r, "") for r in roles),
+            str(part[0]["note"] or ""),
         )
     console.print(table)
     if quiet:
         return
     err.print(
         f"{a.get('rows', 0):,} rows read: {a.get('used_rows', 0):,} used, "
-        f"{a.get('error_rows', 0):,} error rows not used, {a.get('undated_rows', 0):,} undated",
+        f"{a.get('error_rows', 0):,} error rows not used, {a.get('undated_rows', 0):,} undated"
+        + _undated_examples(a.get("undated_examples") or []),
         highlight=False,
     )
+    for warning in a.get("warnings") or []:
+        err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+
+
+def _undated_examples(values: list[str]) -> str:
+    """`` (not dates: 'Q5 2024', 'soon')``: a few values that could not be dated."""
+    if not values:
+        return ""
+    return " (could not be dated: " + ", ".join(repr(v) for v in values) + ")"

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from .app import app
-from .common import ModelOpt, Period, QuietOpt, ShareInterval, ShareMethod, err
+from .common import Period, QuietOpt, ShareInterval, ShareMethod, err, fail
 from .render import print_shares
 
 
@@ -56,7 +56,30 @@ def shares_cli(
             case_sensitive=False,
         ),
     ] = None,
-    model: ModelOpt = "default",
+    dayfirst: Annotated[
+        bool,
+        typer.Option(
+            "--dayfirst",
+            help="Read numeric dates day-first (03/04/2024 is 3 April). [default: day-first "
+            "only when some date can only be day-first (15/03/2024) and none only "
+            "month-first; a warning says so when dates read both ways]",
+        ),
+    ] = False,
+    monthfirst: Annotated[
+        bool,
+        typer.Option("--monthfirst", help="Read numeric dates month-first (4 March)."),
+    ] = False,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help="The model that labelled the file, for its held-out data: a saved model "
+            "directory, 'default' or 'zero-shot'. [default: the one label-csv recorded in "
+            "LABELLED.meta.json, else 'default']",
+            show_default=False,
+        ),
+    ] = None,
     title_column: Annotated[
         str | None,
         typer.Option(
@@ -97,15 +120,14 @@ def shares_cli(
         role-classifier shares labelled.parquet --by source --json
     """
     from ..modeling.names import resolve_model_name
-    from ..shares import DEFAULT_METHOD, estimate_shares, plot_shares, shares_table
+    from ..shares import DEFAULT_METHOD, plot_shares, role_shares, shares_table
 
-    name = resolve_model_name(model)
-    held = None if name in ("default", "zero-shot") else name
+    held = resolve_model_name(model) if model is not None else None
     if plot is not None:
         from .._extras import require_extra
 
-        require_extra("matplotlib")
-    df = estimate_shares(
+        require_extra("matplotlib", "shares --plot")
+    table = role_shares(
         labelled,
         by=by,
         date_column=date_column,
@@ -116,15 +138,23 @@ def shares_cli(
         confidence=confidence,
         n_boot=n_boot,
         interval=interval.value if interval is not None else None,
+        dayfirst=_date_order(dayfirst, monthfirst),
     )
     if out is not None:
-        df.to_csv(out, index=False)
+        table.to_csv(out)
     if plot is not None:
-        plot_shares(df, plot)
+        plot_shares(table, plot)
     if as_json:
-        typer.echo(json.dumps(shares_table(df), ensure_ascii=False, indent=2))
+        typer.echo(json.dumps(shares_table(table), ensure_ascii=False, indent=2))
     else:
-        print_shares(df, quiet=quiet)
+        print_shares(table, quiet=quiet)
     for path in (out, plot):
         if path is not None and not quiet:
             err.print(f"wrote {path}", highlight=False)
+
+
+def _date_order(dayfirst: bool, monthfirst: bool) -> bool | None:
+    """``dayfirst`` as :func:`.shares.estimate_shares` takes it (None: decided from the data)."""
+    if dayfirst and monthfirst:
+        raise fail("--dayfirst and --monthfirst: pass only one")
+    return True if dayfirst else False if monthfirst else None

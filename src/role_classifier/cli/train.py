@@ -16,7 +16,13 @@ if TYPE_CHECKING:
 
 @app.command("train")
 def train_cli(
-    data: Annotated[list[Path], typer.Argument(help="Labelled CSVs (title, description, label).")],
+    data: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Labelled files (title, description, label): CSV (TSV), .jsonl, .parquet "
+            "or .xlsx, by extension (.gz after CSV or JSON lines)."
+        ),
+    ],
     output: Annotated[
         Path, typer.Option("--output", "-o", help="Folder to save the model in (created).")
     ],

@@ -156,12 +156,22 @@ class Encoder:
 
     def windows_many(self, texts: Sequence[str]) -> list[Windows]:
         """:meth:`windows` for many texts, tokenising all their sentences in one call."""
+        return self.pack_many(*self.split_many(texts))
+
+    def split_many(self, texts: Sequence[str]) -> tuple[list[list[str]], list[bool]]:
+        """Each text's sentences (the text cut at ``max_chars`` first) and whether it was cut."""
         sents_per_text: list[list[str]] = []
         truncated: list[bool] = []
         for text in texts:
             cut = len(text) > self.max_chars
             truncated.append(cut)
             sents_per_text.append(split_sentences(text[: self.max_chars] if cut else text))
+        return sents_per_text, truncated
+
+    def pack_many(
+        self, sents_per_text: Sequence[list[str]], truncated: Sequence[bool]
+    ) -> list[Windows]:
+        """Pack each text's sentences into windows, tokenising all of them in one call."""
         flat = [s for sents in sents_per_text for s in sents]
         flat_ids = self.tokenize(flat) if flat else []
         out: list[Windows] = []

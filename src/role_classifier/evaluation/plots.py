@@ -13,7 +13,7 @@ from typing import Any
 
 from .._extras import require_extra
 
-require_extra("matplotlib")
+require_extra("matplotlib", "evaluate --report-dir")
 
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402

@@ -5,7 +5,7 @@ File outputs are written to ``OUTPUT.partial``; after each chunk is flushed and 
 partial output. A rerun with ``resume=True`` truncates the partial output to that length, skips
 that many input records and goes on, so the finished file is byte-identical to an
 uninterrupted run (a ``.gz`` output too: every chunk is its own gzip member). Parquet cannot be appended to, so there ``OUTPUT.partial`` is a folder of
-part files, one per chunk (:class:`.csvio.ParquetParts`): the checkpoint records how many, a
+part files, one per chunk (:class:`.fileio.ParquetParts`): the checkpoint records how many, a
 resumed run drops any later one, and :meth:`Checkpoint.finish` joins them into OUTPUT. Excel
 output is written at the end and cannot resume (a resumed run starts over, with a note).
 :func:`check_paths` refuses every mistake before any work is done.
@@ -29,10 +29,17 @@ from typing import IO, Any
 
 import numpy as np
 
-from .. import csvio, readers
+from .. import io as fileio
 from .._extras import require_extra
 from ..modeling.model import RoleClassifier
-from .errors import InputFormatError, OutputError, OutputIsInputError, ResumeError, RowCountError
+from .errors import (
+    InputFormatError,
+    OutputError,
+    OutputExistsError,
+    OutputIsInputError,
+    ResumeError,
+    RowCountError,
+)
 from .options import LabelOptions
 from .rows import Row
 
@@ -68,6 +75,7 @@ def check_paths(
             no format (without ``output_format``); parquet or Excel to standard output;
             ``bom`` with an output that is not CSV or TSV.
         MissingExtraError: Excel input or output without openpyxl.
+        OutputExistsError: OUTPUT exists (a finished run) and ``overwrite`` is not given.
         ResumeError: a partial run is left over and neither ``resume`` nor ``overwrite`` is
             given; ``resume`` with nothing to resume, with standard input or output, or
             together with ``overwrite``.
@@ -81,9 +89,9 @@ def check_paths(
     out_path = None if str(output) == "-" else Path(output)
     try:
         if out_path is not None:
-            csvio.check_output_path(out_path)
-        fmt = csvio.output_format_for(output, options.output_format)
-    except csvio.OutputPathError as exc:
+            fileio.check_output_path(out_path)
+        fmt = fileio.output_format_for(output, options.output_format)
+    except fileio.OutputPathError as exc:
         raise OutputError(str(exc)) from None
     if options.bom and fmt not in ("csv", "tsv"):
         raise OutputError(f"--bom is for CSV and TSV output; {fmt} output has no BOM")
@@ -100,7 +108,7 @@ def check_paths(
     elif resume:
         raise ResumeError("--resume needs INPUT to be a file: standard input cannot be re-read")
     if fmt == "xlsx":
-        require_extra("openpyxl")
+        require_extra("openpyxl", "label-csv with an .xlsx OUTPUT")
     if out_path is not None:
         _check_leftovers(out_path, in_path, resume, overwrite)
     return fmt
@@ -114,11 +122,11 @@ def _check_input(in_path: Path, out_path: Path | None) -> None:
             "(.gz for compressed CSV or JSON lines), or '-' for a CSV on stdin"
         )
     try:
-        fmt, _ = readers.input_format(in_path)
-    except csvio.CsvInputError as exc:
+        fmt, _ = fileio.input_format(in_path)
+    except fileio.CsvInputError as exc:
         raise InputFormatError(str(exc)) from None
     if fmt == "xlsx":
-        require_extra("openpyxl")
+        require_extra("openpyxl", "label-csv with an .xlsx INPUT")
     if out_path is not None and _same_file(in_path, out_path):
         raise OutputIsInputError(
             f"OUTPUT is the input file {in_path}: write to a new file (the input is never "
@@ -144,7 +152,7 @@ def _check_leftovers(out_path: Path, in_path: Path | None, resume: bool, overwri
         newest = max(leftovers, key=lambda p: p.stat().st_mtime)
         done = ""
         with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-            done = f", {int(csvio.load_checkpoint(state)['rows_done']):,} rows done"
+            done = f", {int(fileio.load_checkpoint(state)['rows_done']):,} rows done"
         how = (
             "a run from standard input cannot be resumed: rerun with --overwrite to discard it"
             if in_path is None
@@ -154,6 +162,11 @@ def _check_leftovers(out_path: Path, in_path: Path | None, resume: bool, overwri
         raise ResumeError(
             f"an interrupted run left {partial.name if partial.exists() else state.name} in "
             f"{out_path.parent} (last written {_when(newest)}{done}): {how}"
+        )
+    if out_path.exists() and not (leftovers or resume or overwrite):
+        raise OutputExistsError(
+            f"OUTPUT {out_path} exists (a finished run, last written {_when(out_path)}): "
+            "rerun with --overwrite to replace it, or write to a new file"
         )
     if resume and not leftovers:
         if out_path.exists():
@@ -261,8 +274,8 @@ class Checkpoint:
         self.tally, self.offset, self.parts, self.notes = Tally(), 0, 0, []
         self.resumed_from = 0
         self._file: IO[bytes] | None = None
-        self._parts: csvio.ParquetParts | None = None
-        self.gzipped = out_path is not None and csvio.output_gzipped(out_path)
+        self._parts: fileio.ParquetParts | None = None
+        self.gzipped = out_path is not None and fileio.output_gzipped(out_path)
 
     @classmethod
     def open(
@@ -278,7 +291,7 @@ class Checkpoint:
         share with the interrupted one (options, model, delimiter)."""
         resumable = out_path is not None and in_path is not None and fmt != "xlsx"
         state = (
-            {"version": STATE_VERSION, "input": csvio.input_identity(in_path), "options": identity}
+            {"version": STATE_VERSION, "input": fileio.input_identity(in_path), "options": identity}
             if resumable
             else {}
         )
@@ -304,7 +317,7 @@ class Checkpoint:
     def _resume(self) -> None:
         assert self.partial is not None and self.state_path is not None
         try:
-            saved = csvio.load_checkpoint(self.state_path)
+            saved = fileio.load_checkpoint(self.state_path)
         except (OSError, ValueError) as exc:
             raise ResumeError(
                 f"{self.state_path} is unreadable ({exc}); rerun with --overwrite to start over"
@@ -335,18 +348,18 @@ class Checkpoint:
         arrow_types: list[Any] | None = None,
         *,
         bom: bool = False,
-    ) -> Iterator[csvio.RowWriter | csvio.ParquetParts]:
+    ) -> Iterator[fileio.RowWriter | fileio.ParquetParts]:
         """The output's writer, at the resume point; the header is written on a fresh start.
 
         Args:
             columns: the output header.
-            types: per column, as :class:`.csvio.RowWriter` takes them (``value`` for input
+            types: per column, as :class:`.fileio.RowWriter` takes them (``value`` for input
                 columns).
             arrow_types: per column, a pyarrow type to keep in parquet output, or None.
             bom: start a CSV or TSV output with a UTF-8 BOM (only on a fresh start).
         """
         if self.fmt == "parquet" and self.partial is not None:
-            self._parts = csvio.ParquetParts(self.partial, columns, types, arrow_types)
+            self._parts = fileio.ParquetParts(self.partial, columns, types, arrow_types)
             try:
                 self._parts.open(self.parts if self.tally.rows_done else 0)
             except FileNotFoundError as exc:
@@ -366,7 +379,7 @@ class Checkpoint:
                 self._file.seek(self.offset)
             else:
                 self._file = stack.enter_context(open(self.partial, "wb"))
-            writer = csvio.RowWriter(
+            writer = fileio.RowWriter(
                 self._file,
                 self.fmt,
                 columns,
@@ -386,7 +399,7 @@ class Checkpoint:
             writer.close()
             self.notes += writer.notes
             if self.partial is not None:
-                csvio.fsync(self._file)
+                fileio.fsync(self._file)
 
     def commit(self) -> None:
         """Make what was written durable and record the tally (a no-op for standard output)."""
@@ -395,7 +408,7 @@ class Checkpoint:
             if self.partial is None:
                 self._file.flush()
                 return
-            csvio.fsync(self._file)
+            fileio.fsync(self._file)
         if self.state:
             where = (
                 {"parts": self._parts.parts}
@@ -403,7 +416,7 @@ class Checkpoint:
                 else {"offset": self._file.tell()}  # type: ignore[union-attr]
             )
             self.state.update(**where, **self.tally.to_state())
-            csvio.save_checkpoint(self.state_path, self.state)  # type: ignore[arg-type]
+            fileio.save_checkpoint(self.state_path, self.state)  # type: ignore[arg-type]
 
     def finish(self) -> int:
         """Check the finished output holds one row per kept record, rename it to OUTPUT (join
@@ -415,7 +428,7 @@ class Checkpoint:
         if self._parts is not None:
             done = self.partial / "joined.parquet"
             self._parts.join(done)
-        written = csvio.count_output_rows(done, self.fmt)
+        written = fileio.count_output_rows(done, self.fmt)
         if written != expected:
             raise RowCountError(
                 f"read {expected} rows but {done} holds {written}; it was kept for inspection"
@@ -426,6 +439,12 @@ class Checkpoint:
         if self.state_path is not None and self.state_path.exists():
             self.state_path.unlink()
         return written
+
+    def discard(self) -> None:
+        """Remove the partial output and its checkpoint (a run that must not leave a file)."""
+        for path in (self.partial, self.state_path):
+            if path is not None and path.exists():
+                _remove(path)
 
 
 def _remove(path: Path) -> None:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from ..csvio import OutputPathError
 from ..errors import UserError
+from ..io import OutputPathError
 
 __all__ = [
     "ColumnClashError",
     "InputFormatError",
     "LabelCsvError",
     "MissingColumnError",
+    "NoMatchError",
     "OutputError",
+    "OutputExistsError",
     "OutputIsInputError",
     "ResumeError",
     "RowCountError",
@@ -29,12 +31,20 @@ class ColumnClashError(LabelCsvError):
     """The input already has a column the output would add, or names the text column twice."""
 
 
+class NoMatchError(LabelCsvError):
+    """The filters matched no row of the input (nothing would be labelled)."""
+
+
 class OutputIsInputError(LabelCsvError):
     """OUTPUT is the same file as INPUT."""
 
 
 class OutputError(LabelCsvError, OutputPathError):
     """OUTPUT cannot be written as asked: a directory, a missing folder, an unknown format."""
+
+
+class OutputExistsError(LabelCsvError):
+    """OUTPUT exists (a finished run) and ``overwrite`` was not given."""
 
 
 class InputFormatError(LabelCsvError):

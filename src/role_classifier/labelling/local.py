@@ -2,8 +2,8 @@
 
 :func:`label_csv` reads the input in chunks of ``batch_size`` records, classifies each chunk's
 valid rows in one batched pass and appends the chunk to the output, so memory stays flat however
-long the file is. Reading is :func:`role_classifier.readers.open_input`'s: CSV as
-:mod:`role_classifier.csvio` reads it (the same as ``train`` and ``evaluate``), JSON lines,
+long the file is. Reading is :func:`role_classifier.io.open_input`'s: CSV as
+:mod:`role_classifier.io` reads it (the same as ``train`` and ``evaluate``), JSON lines,
 Parquet, Excel and gzip into the same records. Every input record that passes the filters
 becomes one output row, in input order, with all its cells; bad rows get an ``error``; mistakes
 are found before the model loads (:func:`.checkpoint.check_paths`); the output resumes from its
@@ -17,13 +17,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .. import csvio, readers
+from .. import io as fileio
 from ..modeling.model import RoleClassifier
 from ..progress import ProgressCallback
 from ..threads import thread_limits
 from .checkpoint import Checkpoint, check_paths, model_fingerprint
-from .errors import InputFormatError, ResumeError
+from .errors import InputFormatError, NoMatchError, ResumeError
 from .options import LabelOptions, check_header, column_types
+from .provenance import write_meta
 from .rows import Labeller, chunks
 from .summary import LabelSummary, min_confidence_note
 
@@ -49,7 +50,7 @@ def label_csv(
     Args:
         input: a CSV (TSV) file with a header, JSON lines (``.jsonl``, ``.ndjson``), Parquet
             (``.parquet``) or Excel (``.xlsx``, the ``excel`` extra), by suffix; ``.csv.gz``
-            and ``.jsonl.gz`` are read as they are decompressed (:mod:`.readers`); or ``"-"``
+            and ``.jsonl.gz`` are read as they are decompressed (:mod:`role_classifier.io`); or ``"-"``
             for a CSV on standard input.
         output: a ``.csv``, ``.tsv``, ``.jsonl`` (``.ndjson``), ``.parquet`` (``.pq``) or
             ``.xlsx`` file, or ``"-"`` for standard output (CSV, TSV or JSON lines).
@@ -58,7 +59,8 @@ def label_csv(
         model: a :class:`RoleClassifier`, what :meth:`RoleClassifier.from_pretrained` loads, or
             a function returning one (called after the input and output are checked).
         resume: continue an interrupted run from its ``OUTPUT.partial``.
-        overwrite: discard a partial output left by an interrupted run and start over.
+        overwrite: replace an existing OUTPUT, or discard a partial output left by an
+            interrupted run and start over.
         workers: threads for the model (one per core when None; see :mod:`.threads`).
         progress: ``progress(rows_done, total_rows)`` after each saved chunk; quiet when None.
 
@@ -89,16 +91,16 @@ def label_csv(
     out_path = None if str(output) == "-" else Path(output)
     try:
         with (
-            readers.open_input(input, delimiter=options.delimiter) as reader,
+            fileio.open_input(input, delimiter=options.delimiter) as reader,
             thread_limits(workers),
         ):
             return _run(reader, in_path, out_path, fmt, options, model, resume, progress, started)
-    except csvio.CsvInputError as exc:
+    except fileio.CsvInputError as exc:
         raise InputFormatError(str(exc)) from None
 
 
 def _run(
-    reader: csvio.RecordReader,
+    reader: fileio.RecordReader,
     in_path: Path | None,
     out_path: Path | None,
     fmt: str,
@@ -126,7 +128,7 @@ def _run(
     checkpoint = Checkpoint.open(out_path, in_path, fmt, identity, resume)
     tally = checkpoint.tally
     total = _total(reader, in_path, progress, tally.rows_done)
-    labeller, keep = Labeller(clf, options), csvio.RowFilter(header, options.filters)
+    labeller, keep = Labeller(clf, options), fileio.RowFilter(header, options.filters)
     with checkpoint.writer(columns, types, arrow_types, bom=options.bom) as writer:
         skipped = reader.skip(tally.rows_done)
         if skipped < tally.rows_done:
@@ -139,7 +141,15 @@ def _run(
             checkpoint.commit()
             if progress is not None:
                 progress(tally.rows_done, total)
+    if keep.filters and not keep.matched and tally.rows_done and not checkpoint.resumed_from:
+        checkpoint.discard()
+        raise NoMatchError(
+            f"--filter {keep.describe()} matches no row of the {tally.rows_done:,} read "
+            f"({keep.describe_seen()}); nothing was written"
+        )
     written = checkpoint.finish()
+    if out_path is not None:
+        write_meta(out_path, clf, options, identity["model"])
     return _summary(checkpoint, options, notes, written, columns, out_path, started, reader)
 
 
@@ -155,18 +165,18 @@ def resolve_model(model: ModelSpec) -> RoleClassifier:
     return clf
 
 
-def _reader_notes(reader: csvio.RecordReader) -> list[str]:
+def _reader_notes(reader: fileio.RecordReader) -> list[str]:
     notes = list(reader.header_notes)
     if reader.sniffed and reader.delimiter != ",":
         notes.append(
-            f"read as {csvio.delimiter_name(reader.delimiter)}-separated (sniffed from the "
+            f"read as {fileio.delimiter_name(reader.delimiter)}-separated (sniffed from the "
             "header; --delimiter sets it)"
         )
     return notes
 
 
 def _total(
-    reader: csvio.RecordReader,
+    reader: fileio.RecordReader,
     in_path: Path | None,
     progress: ProgressCallback | None,
     done: int,
@@ -177,7 +187,7 @@ def _total(
         return None
     total = reader.total
     if total is None and in_path is not None:
-        total = readers.count_rows(in_path)
+        total = fileio.count_rows(in_path)
     progress(done, total)
     return total
 
@@ -190,7 +200,7 @@ def _summary(
     columns: list[str],
     out_path: Path | None,
     started: float,
-    reader: csvio.RecordReader,
+    reader: fileio.RecordReader,
 ) -> LabelSummary:
     tally = checkpoint.tally
     notes = notes + checkpoint.notes
@@ -228,4 +238,4 @@ def count_records(path: str | Path) -> int:
         3
     """
     with open(path, "rb") as f:
-        return readers.count_lines(f)
+        return fileio.count_lines(f)

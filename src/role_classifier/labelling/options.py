@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import csvio
+from .. import io as fileio
 from .errors import (
     ColumnClashError,
     InputFormatError,
@@ -94,13 +94,13 @@ class LabelOptions:
                 f"min_confidence must be between 0 and 1, got {self.min_confidence}"
             )
         try:
-            delimiter = csvio.parse_delimiter(self.delimiter)
-        except csvio.CsvInputError as exc:
+            delimiter = fileio.parse_delimiter(self.delimiter)
+        except fileio.CsvInputError as exc:
             raise InputFormatError(str(exc)) from None
         if self.output_format is not None:
             try:
-                fmt = csvio.output_format_for("-", self.output_format)
-            except csvio.OutputPathError as exc:
+                fmt = fileio.output_format_for("-", self.output_format)
+            except fileio.OutputPathError as exc:
                 raise OutputError(str(exc)) from None
             object.__setattr__(self, "output_format", fmt)
         object.__setattr__(self, "delimiter", delimiter)

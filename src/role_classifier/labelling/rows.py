@@ -13,11 +13,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
-from .. import csvio
-from ..modeling.head import abstain
-from ..modeling.model import RoleClassifier
+from .. import io as fileio
+from ..modeling.model import Prediction, RoleClassifier
 from ..progress import ProgressCallback
 from ..text import Posting, is_missing, language_warning, text_check
 from .options import LabelOptions, check_header
@@ -65,8 +62,8 @@ def prepare(
         return Row(cells if len(cells) == n_cols else [None] * n_cols, error=error, warning=warning)
     if not cells:
         return Row([""] * n_cols, error="blank line", warning=warning)
-    if len(cells) != n_cols:  # ragged: the same rule as csvio.Record.ragged_message
-        record = csvio.Record(0, cells, n_cols)
+    if len(cells) != n_cols:  # ragged: the same rule as fileio.Record.ragged_message
+        record = fileio.Record(0, cells, n_cols)
         padded = cells[:n_cols] + [""] * (n_cols - len(cells))
         return Row(padded, error=record.ragged_message(), warning=warning)
     description = cells[text_idx]
@@ -86,10 +83,10 @@ def prepare(
 
 
 def chunks(
-    reader: csvio.RecordReader,
+    reader: fileio.RecordReader,
     header: Sequence[str],
     options: LabelOptions,
-    keep: csvio.RowFilter,
+    keep: fileio.RowFilter,
 ) -> Iterator[tuple[list[Row], int]]:
     """Chunks of up to ``batch_size`` prepared rows, each with the input records it consumed
     (records left out by ``keep`` included). Ragged and unreadable rows are kept whatever the
@@ -159,30 +156,35 @@ class Labeller:
 
 
 def classify_batch(clf: RoleClassifier, rows: Sequence[Row], options: LabelOptions) -> None:
-    """One :meth:`RoleClassifier.classify` pass; a decided role whose probability is below
-    ``min_confidence`` becomes Other by the model's one abstain rule (the role is kept in
-    ``below_threshold``)."""
+    """One :meth:`RoleClassifier.classify` pass; each row takes the model's label, scores and
+    review band as the model returned them.
+
+    ``min_confidence`` is the user's rule on top of that decision, never a second decision: a
+    role the model gave with a probability below it becomes Other (the role is kept in
+    ``below_threshold``). It is the model's abstain rule (:func:`.modeling.head.abstain`) with
+    the user's threshold: a role the model decides is its best role, so its probability is
+    the prediction's confidence. The review band stays the model's, for the model's decision.
+    """
     postings = [r.posting for r in rows if r.posting is not None]
     preds = clf.classify(postings, top_k=options.top_k, evidence=options.evidence)
     other = clf.taxonomy.other_label
-    proba = np.array([[p.scores[label] for label in clf.labels] for p in preds]).reshape(
-        len(preds), len(clf.labels)
-    )
-    kept = abstain(proba, clf.labels.index(other), options.min_confidence)
-    decided = np.array([clf.labels.index(p.label) for p in preds], dtype=int)
-    final = np.where(kept == clf.labels.index(other), kept, decided)
-    bands = clf.review_bands(proba, final)
-    for row, pred, k, band in zip(rows, preds, kept, bands, strict=True):
-        label = pred.label
-        row.review = str(band)
-        if label != other and clf.labels[k] == other:
-            row.below_threshold, label = label, other
-        ranked = sorted(pred.scores.items(), key=lambda kv: -kv[1])
-        row.label = label
-        row.confidence = pred.scores[label]
-        row.runner_ups = [(k, v) for k, v in ranked if k != label][: options.top_k]
+    for row, pred in zip(rows, preds, strict=True):
+        row.label, row.confidence, row.runner_ups = pred.label, pred.confidence, pred.runner_ups
+        row.review = pred.review
+        if _below(pred, other, options.min_confidence):
+            row.below_threshold, row.label = pred.label, other
+            row.confidence = pred.scores[other]
+            ranked = sorted(pred.scores.items(), key=lambda kv: -kv[1])
+            row.runner_ups = [(k, v) for k, v in ranked if k != other][: options.top_k]
         row.evidence = list(pred.evidence) if options.evidence else None
         row.scores = dict(pred.scores) if options.all_scores else None
+        if pred.warning:  # the model's own note on the input (e.g. no duty text found)
+            row.warning = "; ".join(w for w in (row.warning, pred.warning) if w)
+
+
+def _below(pred: Prediction, other: str, min_confidence: float | None) -> bool:
+    """Whether the user's ``min_confidence`` turns the model's role into Other."""
+    return bool(min_confidence) and pred.label != other and pred.confidence < min_confidence
 
 
 def output_values(row: Row, options: LabelOptions, labels: Sequence[str]) -> list[Any]:

@@ -30,6 +30,9 @@ class ModelConfig:
     """characters of an ad read at most (a 1 MB ad is cut here)."""
     batch_size: int = 32
     """windows per forward pass."""
+    read: str = "all"
+    """which sentences of a description are read: ``all``, or ``duties`` (the job's duties and
+    requirements, found by the section reader, :mod:`role_classifier.sections`)."""
     top_k_windows: int = 3
     """zero-shot: description windows averaged per role."""
     title_weight: float = 2.0

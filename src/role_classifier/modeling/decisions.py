@@ -30,6 +30,8 @@ class Prediction:
     truncated: bool = False
     review: str = "review"
     """``auto`` or ``review``: whether a person should check the answer (:func:`.review_band`)."""
+    warning: str | None = None
+    """something about the input worth a look (e.g. no duty text found: read the whole text)."""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -41,6 +43,7 @@ class Prediction:
             "evidence": self.evidence,
             "truncated": self.truncated,
             "review": self.review,
+            "warning": self.warning,
         }
 
     def as_answer(self, title: str | None, model: str) -> dict[str, Any]:
@@ -111,7 +114,14 @@ class Decisions(Scoring):
             runner_ups = [(k, v) for k, v in ranked if k != label][:top_k]
             out.append(
                 Prediction(
-                    label, scores[label], scores, runner_ups, quotes[i], enc.truncated, bands[i]
+                    label,
+                    scores[label],
+                    scores,
+                    runner_ups,
+                    quotes[i],
+                    enc.truncated,
+                    bands[i],
+                    enc.note,
                 )
             )
         return out

@@ -95,6 +95,7 @@ class RoleClassifier(Evidence, Decisions, Persistence):
         """'onnx' (int8 ONNX Runtime, the default for inference) or 'torch' (fp32)."""
         self._prototypes: tuple[list[np.ndarray], list[np.ndarray]] | None = None
         self._patterns: dict[str, list[set[str]]] | None = None
+        self._sections = None
         self.held_out: HeldOut | None = None
         """out-of-fold calibrated probabilities from training (:mod:`.held_out`)."""
 
@@ -198,6 +199,34 @@ class RoleClassifier(Evidence, Decisions, Persistence):
         quotes = self.evidence(encoded, idx, proba, evidence) if evidence else [[]] * len(idx)
         out = self.predictions(encoded, proba, idx, quotes, top_k)
         return out[0] if single else out
+
+    def adapt(
+        self, texts: Texts, labels: Iterable[str], titles: Titles = None, **options: Any
+    ) -> RoleClassifier:
+        """A new model for a feed: this one's head refitted on corrected postings, kept near
+        this head; this model is unchanged (:mod:`.adapt` has the recipe).
+
+        Args:
+            texts: the corrected postings, as :meth:`predict_proba` takes them.
+            labels: the right role of each, one of :attr:`labels`.
+            titles: their titles, matched by position.
+            options: :class:`~role_classifier.modeling.adapt.AdaptOptions` fields
+                (``weight``, ``folds``, ...), and ``source`` (where the corrections came from).
+
+        Raises:
+            AdaptError: unknown roles, roles this model never saw, no corrections.
+
+        Example:
+            >>> mine = clf.adapt(df["description"], df["label"], titles=df["title"])  # doctest: +SKIP
+        """
+        from .adapt import AdaptOptions, adapt_classifier
+
+        source = str(options.pop("source", ""))
+        progress = options.pop("progress", None)
+        postings = _as_postings(texts, titles)
+        return adapt_classifier(
+            self, postings, list(labels), AdaptOptions(**options), source=source, progress=progress
+        )
 
 
 def _as_postings(texts: Texts, titles: Titles, title: str | None = None) -> list[Posting]:

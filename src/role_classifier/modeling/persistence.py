@@ -17,7 +17,7 @@ from .config import ModelConfig
 from .held_out import HELD_OUT_NAME, HeldOut
 from .names import DEFAULT_MODEL_DIR, resolve_model_name
 from .prototypes import PROTOTYPES_NAME, write_prototypes
-from .scoring import Scoring
+from .scoring import SECTIONS_DIR, Scoring
 
 __all__ = ["CONFIG_NAME", "FORMAT_VERSION", "WEIGHTS_NAME", "Persistence"]
 
@@ -61,6 +61,8 @@ class Persistence(Scoring):
             "metadata": self.metadata,
         }
         (path / CONFIG_NAME).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        if self.config.read == "duties" and self.source != path:
+            self.section_reader.save(path / SECTIONS_DIR)  # the reader travels with the model
         if self.head is not None:
             save_file(
                 {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in self.head.items()},

@@ -19,13 +19,17 @@ import numpy as np
 
 from ..encoders import Encoder, Windows, make_encoder
 from ..progress import progress_bar
+from ..sections import SHIPPED_READER, SectionReader, read_duties
 from ..taxonomy import Taxonomy
 from ..text import EmptyTextError, Posting, clean_text
 from .config import ModelConfig
 from .features import ZERO_SHOT_WEIGHTS, FeatureLayout
 from .prototypes import prototype_files, read_prototypes, write_prototypes
 
-__all__ = ["Encoded", "Scoring"]
+__all__ = ["SECTIONS_DIR", "Encoded", "Scoring"]
+
+SECTIONS_DIR = "sections"
+"""the section reader's folder inside a saved model (``read: duties``)"""
 
 _NON_WORD = re.compile(r"[^a-z0-9+#]+")
 
@@ -39,6 +43,8 @@ class Encoded:
     window_sentences: list[list[str]]
     lexical: dict[str, np.ndarray]
     truncated: bool = False
+    note: str | None = None
+    """what the model noticed about the input (:data:`.sections.NO_DUTY_TEXT`), or None."""
 
 
 class Scoring:
@@ -56,6 +62,7 @@ class Scoring:
     _encoder: Encoder | None
     _prototypes: tuple[list[np.ndarray], list[np.ndarray]] | None
     _patterns: dict[str, list[set[str]]] | None
+    _sections: SectionReader | None
 
     @property
     def labels(self) -> list[str]:
@@ -152,15 +159,31 @@ class Scoring:
                 raise EmptyTextError(f"posting {i} is empty after removing HTML and whitespace")
         with_title = [i for i, t in enumerate(titles) if t]
         title_emb = self.encoder.embed([titles[i] for i in with_title])
-        windows: list[Windows] = self.encoder.windows_many(bodies)
+        sents, cut = self.encoder.split_many(bodies)
+        notes: list[str | None] = [None] * len(bodies)
+        if self.config.read == "duties":
+            sents, notes = read_duties(self.section_reader, sents)
+            bodies = ["\n".join(s) for s in sents]  # the role's words are counted in what is read
+        windows: list[Windows] = self.encoder.pack_many(sents, cut)
         win_emb = self.encoder.embed_windows(windows)
         out = [
-            Encoded(None, e, w.sentences, self.lexical(t, b), w.truncated)
-            for e, w, t, b in zip(win_emb, windows, titles, bodies)
+            Encoded(None, e, w.sentences, self.lexical(t, b), w.truncated, note)
+            for e, w, t, b, note in zip(win_emb, windows, titles, bodies, notes)
         ]
         for row, i in enumerate(with_title):
             out[i].title = title_emb[row]
         return out
+
+    @property
+    def section_reader(self) -> SectionReader:
+        """The sentence-section reader (``read: duties``): the model folder's own, else the
+        shipped one; loaded on first use."""
+        if self._sections is None:
+            own = self.source / SECTIONS_DIR if self.source is not None else None
+            self._sections = SectionReader.load(
+                own if own is not None and own.is_dir() else SHIPPED_READER
+            )
+        return self._sections
 
     def lexical(self, title: str, body: str) -> dict[str, np.ndarray]:
         """Counts of the roles' own words, each log(1 + n) per role, case-folded, whole words.

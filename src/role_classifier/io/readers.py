@@ -1,10 +1,10 @@
 """Every input format of ``label-csv``, chosen by the file's suffix, read into the same records.
 
 :func:`open_input` is the one entry point; each reader gives a header and then
-:class:`.csvio.Record` objects in file order (a :class:`.csvio.RecordReader`), so the rows,
+:class:`.records.Record` objects in file order (a :class:`.records.RecordReader`), so the rows,
 error and resume rules downstream are the same for every format:
 
-* **CSV and TSV** (``.csv``, ``.tsv``, any other name, standard input): :class:`.csvio.CsvReader`.
+* **CSV and TSV** (``.csv``, ``.tsv``, any other name, standard input): :class:`.csv_reader.CsvReader`.
   A file whose first bytes say it is gzip, zip (Excel), Parquet or an old ``.xls`` is refused
   with the name it should have, instead of being read as a garbled header.
 * **gzip** (``.csv.gz``, ``.tsv.gz``, ``.jsonl.gz``, ``.ndjson.gz``): the same readers over a
@@ -13,16 +13,16 @@ error and resume rules downstream are the same for every format:
 * **JSON lines** (``.jsonl``, ``.ndjson``, ``.json``): one object per line. The header is every
   key in the file, in order of first appearance (one pass over the file before the first
   record); a key a line lacks is null; a line that is not JSON, or not an object, is a record
-  with an :attr:`~.csvio.Record.error` (its text in the message), never a crash.
+  with an :attr:`~.records.Record.error` (its text in the message), never a crash.
 * **Parquet** (``.parquet``, ``.pq``): read in batches row group by row group
   (:meth:`pyarrow.parquet.ParquetFile.iter_batches`), never the whole file; the column types
-  are kept for Parquet output (:attr:`~.csvio.RecordReader.arrow_types`).
+  are kept for Parquet output (:attr:`~.records.RecordReader.arrow_types`).
 * **Excel** (``.xlsx``, ``.xlsm``; the ``excel`` extra): the first sheet, streamed by openpyxl's
   read-only mode, cached values rather than formulas; the first row is the header; empty
   rows at the end of the sheet are dropped, empty rows between rows are blank records.
 
 Cells are what the format holds: text in CSV; in the others also numbers, booleans, None,
-lists, objects and dates, which the writers give back as they are (:func:`.csvio.cell_text`
+lists, objects and dates, which the writers give back as they are (:func:`.records.cell_text`
 in CSV).
 
 Example:
@@ -43,75 +43,23 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from . import csvio
-from ._extras import require_extra
-from .csvio import CsvInputError, Record, RecordReader
+from .._extras import require_extra
+from .csv_reader import CsvReader, decode_line, large_fields, open_csv, read_csv_header
+from .formats import _MAGIC, CsvInputError, input_format
+from .records import Record, RecordReader, cell_text
 
 __all__ = [
-    "INPUT_SUFFIXES",
     "ExcelReader",
     "JsonLinesReader",
     "ParquetReader",
+    "count_lines",
     "count_rows",
-    "input_format",
+    "first_json_keys",
     "open_input",
+    "read_header",
 ]
 
-INPUT_SUFFIXES = {
-    ".csv": "csv",
-    ".tsv": "csv",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".json": "jsonl",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".xlsx": "xlsx",
-    ".xlsm": "xlsx",
-}
-"""Input suffix -> format; ``.gz`` after a CSV or JSON lines suffix means gzip-compressed. Any
-other name is read as CSV."""
-
-_REFUSED = {
-    ".xls": "an old Excel (.xls) workbook: save it as .xlsx or CSV",
-    ".zip": "a zip archive: unpack it first",
-    ".bz2": "bzip2-compressed: decompress it, or recompress it with gzip (.gz)",
-    ".xz": "xz-compressed: decompress it, or recompress it with gzip (.gz)",
-    ".zst": "zstd-compressed: decompress it, or recompress it with gzip (.gz)",
-}
-_MAGIC = {
-    b"\x1f\x8b": ("gzip-compressed", ".gz"),
-    b"PK\x03\x04": ("a zip file (an Excel workbook?)", ".xlsx"),
-    b"PAR1": ("a Parquet file", ".parquet"),
-    b"\xd0\xcf\x11\xe0": ("an old Excel (.xls) workbook", None),
-}
 _PARQUET_BATCH_ROWS = 1024
-
-
-def input_format(path: str | Path) -> tuple[str, bool]:
-    """``(format, gzipped)`` of an input by its suffixes: ``csv``, ``jsonl``, ``parquet`` or
-    ``xlsx``; any other name, and ``-``, is CSV.
-
-    Raises:
-        CsvInputError: a format that cannot be read (``.xls``, ``.zip``, ``.bz2``, a gzipped
-            Parquet or Excel file), with what to do.
-
-    Example:
-        >>> input_format("jobs.jsonl.gz"), input_format("jobs.PARQUET"), input_format("-")
-        (('jsonl', True), ('parquet', False), ('csv', False))
-    """
-    suffixes = [s.lower() for s in Path(str(path)).suffixes]
-    last = suffixes[-1] if suffixes else ""
-    if last in _REFUSED:
-        raise CsvInputError(f"{path} is {_REFUSED[last]}")
-    gzipped = last == ".gz"
-    inner = suffixes[-2] if gzipped and len(suffixes) > 1 else "" if gzipped else last
-    fmt = INPUT_SUFFIXES.get(inner, "csv")
-    if gzipped and fmt in ("parquet", "xlsx"):
-        raise CsvInputError(
-            f"{path}: a gzipped {fmt} file cannot be read (it is compressed inside already): "
-            "decompress it first"
-        )
-    return fmt, gzipped
 
 
 @contextlib.contextmanager
@@ -133,7 +81,7 @@ def open_input(path: str | Path, *, delimiter: str | None = None) -> Iterator[Re
         ['id', 'description'] 120000
     """
     if str(path) == "-":
-        with csvio.open_csv("-", delimiter=delimiter) as reader:
+        with open_csv("-", delimiter=delimiter) as reader:
             yield reader
         return
     fmt, gzipped = input_format(path)
@@ -149,7 +97,7 @@ def open_input(path: str | Path, *, delimiter: str | None = None) -> Iterator[Re
         finally:
             reader.close()
         return
-    with _open(path) as f, csvio.large_fields():
+    with _open(path) as f, large_fields():
         if fmt == "jsonl":
 
             def reopen() -> IO[bytes]:
@@ -158,10 +106,10 @@ def open_input(path: str | Path, *, delimiter: str | None = None) -> Iterator[Re
 
             yield JsonLinesReader(reopen, name)
         elif gzipped:
-            yield csvio.CsvReader(_Gunzip(f, name), name, delimiter)  # type: ignore[arg-type]
+            yield CsvReader(_Gunzip(f, name), name, delimiter)  # type: ignore[arg-type]
         else:
             _refuse_binary(f, name)
-            yield csvio.CsvReader(f, name, delimiter)
+            yield CsvReader(f, name, delimiter)
 
 
 def _open(path: str | Path) -> IO[bytes]:
@@ -228,7 +176,7 @@ def _lines(raw: IO[bytes], name: str) -> Iterator[tuple[int, str, str | None]]:
             if line.startswith((b"\xff\xfe", b"\xfe\xff")):
                 raise CsvInputError(f"{name} is UTF-16; convert it to UTF-8 first")
             line = line.removeprefix(b"\xef\xbb\xbf")
-        text, how = csvio.decode_line(line)
+        text, how = decode_line(line)
         yield number, text.rstrip("\r\n"), how
 
 
@@ -385,7 +333,7 @@ _EXCEL_ERRORS = (zipfile.BadZipFile, KeyError, ValueError, OSError, SyntaxError,
 
 @contextlib.contextmanager
 def _excel(path: Path) -> Iterator[ExcelReader]:
-    require_extra("openpyxl")
+    require_extra("openpyxl", "reading an .xlsx file")
     from openpyxl import load_workbook
 
     if not path.is_file():
@@ -420,7 +368,7 @@ class ExcelReader(RecordReader):
                 f"the first row of {name} (sheet {sheet.title!r}) is empty: expected a header "
                 "row naming the columns"
             )
-        self.header = [csvio.cell_text(h) for h in header]
+        self.header = [cell_text(h) for h in header]
         if len(book.worksheets) > 1:
             self.header_notes = [
                 f"read the first sheet, {sheet.title!r}, of {len(book.worksheets)}"
@@ -502,3 +450,64 @@ def count_lines(raw: IO[bytes], *, quoted: bool = True) -> int:
                     in_quotes = not in_quotes
         last = block[-1:]
     return n + (last != b"\n")
+
+
+def read_header(
+    stream: Any, fmt: str, name: str, delimiter: str | None = None
+) -> tuple[list[str], str | None]:
+    """The column names (and CSV's delimiter, given or sniffed) of an input that is not a
+    local file, from a binary stream with ``read(n)`` (a pyarrow filesystem's, the Ray
+    engine's): CSV as :class:`.csv_reader.CsvReader` reads its header, JSON lines from the keys
+    of the first line. Reads only as far as the first record ends.
+
+    Raises:
+        CsvInputError: UTF-16, a blank first line, or a first line that is not a JSON object.
+
+    Example:
+        >>> import io
+        >>> read_header(io.BytesIO(b'id;"a\\nb"\\n1;2'), "csv", "x.csv")
+        (['id', 'a\\nb'], ';')
+    """
+    raw = stream.read(1 << 16)
+    while _first_record_end(raw, fmt) is None:  # a long header, or a quoted newline
+        more = stream.read(1 << 20)
+        if not more:
+            break
+        raw += more
+    end = _first_record_end(raw, fmt)
+    first = raw if end is None else raw[: end + 1]
+    if fmt == "jsonl":
+        return first_json_keys(first, name), None
+    return read_csv_header(first, name, delimiter)
+
+
+def _first_record_end(raw: bytes, fmt: str) -> int | None:
+    """Where the first record ends (CSV: newlines inside double quotes skipped), else None."""
+    if fmt != "csv":
+        end = raw.find(b"\n")
+        return None if end < 0 else end
+    in_quotes = False
+    for i, byte in enumerate(raw):
+        if byte == 0x22:
+            in_quotes = not in_quotes
+        elif byte == 0x0A and not in_quotes:
+            return i
+    return None
+
+
+def first_json_keys(raw: bytes, name: str) -> list[str]:
+    """The keys of the first JSON line of ``raw`` (a JSON lines file's first bytes).
+
+    Raises:
+        CsvInputError: the first line is not a JSON object.
+    """
+    first = raw.split(b"\n", 1)[0]
+    try:
+        obj = json.loads(first)
+    except ValueError as exc:
+        raise CsvInputError(
+            f"{name}: the first line is not a JSON object ({exc}); expected JSON lines"
+        ) from exc
+    if not isinstance(obj, dict):
+        raise CsvInputError(f"{name}: the first line is not a JSON object")
+    return list(obj)

@@ -1,0 +1,296 @@
+"""Does adapting to a feed's corrections help? A simulated user per source, and adapt's time.
+
+Input: labelled files with ``source``, ``title``, ``description`` and ``label`` columns (``id``,
+``company``, ``month`` where they exist), e.g. the per-source expert labels:
+
+    .venv/bin/python benchmarks/bench_adapt.py /tmp/validation.csv
+    .venv/bin/python benchmarks/bench_adapt.py /tmp/source_validation_labelled.csv --weights 5 20 50
+
+For each source, the user corrects the first k postings (k = 25, 50, 100, 200, as far as the
+source leaves at least ``--min-rest`` postings to score) in **queue order** (the order
+``role-classifier review`` gives, from the base model's scores: :func:`role_classifier.review.
+queue_order`) and in **random order** (``--random`` seeds, averaged), with the readers' labels as
+the corrections; the base is adapted (:meth:`RoleClassifier.adapt`) and scores the rest of that
+source. Printed per source, k and order: accuracy of the base and of the adapted model on the
+same remaining postings (with titles, and descriptions alone), the change on every *other*
+source's postings (all of them: a model adapted to one feed should not forget the others), and
+the adapted model's ``auto`` band on the rest (precision, coverage), and the whole source as the
+user ends up with it: the base's accuracy on all of it, with the k postings corrected by hand and
+the base's answers for the rest ("fixed"), and with the adapted model's answers for the rest
+("+adapt"). Then adapt's time for 100
+and 1,000 corrections: the encoding pass (measured per posting on this machine) and the refit
+(head, five out-of-fold refits, temperatures, review band).
+
+Every posting is encoded once with the base model; the features are cached under ``/tmp``
+(keyed by the model and the rows), so reruns take a minute. No posting text is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from role_classifier.corrections import read_table
+from role_classifier.modeling.adapt import AdaptOptions, adapt_classifier, correction_features
+from role_classifier.modeling.loading import load_classifier
+from role_classifier.review import queue_order
+from role_classifier.text import Posting
+
+KS = (25, 50, 100, 200)
+
+
+def _rows(paths: list[str]) -> list[dict]:
+    rows = []
+    for path in paths:
+        _header, table = read_table(path)
+        for r in table:
+            if r.get("label") and (r.get("description") or r.get("title")):
+                rows.append({k: "" if v is None else str(v) for k, v in r.items()})
+    return rows
+
+
+def _features(base, rows: list[dict], cache_dir: Path) -> tuple[np.ndarray, np.ndarray, float]:  # noqa: ANN001
+    """Titled and description-only features of every row (cached), and seconds per posting."""
+    key = hashlib.sha256()
+    key.update(str(getattr(base, "source", "")).encode())
+    key.update((base.source / "head.safetensors").read_bytes() if base.source else b"")
+    for r in rows:
+        key.update((r.get("title", "") + "\0" + r["description"]).encode())
+    path = cache_dir / f"features-{key.hexdigest()[:16]}.npz"
+    if path.is_file():
+        data = np.load(path)
+        return data["titled"], data["plain"], float(data["seconds_per_posting"])
+    postings = [Posting(r["description"], r.get("title") or None) for r in rows]
+    start = time.perf_counter()
+    encoded = base.encode(postings, show_progress=True)
+    per = (time.perf_counter() - start) / max(len(rows), 1)
+    titled, plain = correction_features(base, encoded)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    np.savez(path, titled=titled, plain=plain, seconds_per_posting=per)
+    return titled, plain, per
+
+
+class Bench:
+    """The rows, their features and the base's answers; one method per measurement."""
+
+    def __init__(self, base, rows: list[dict], titled: np.ndarray, plain: np.ndarray) -> None:  # noqa: ANN001
+        self.base, self.rows, self.titled, self.plain = base, rows, titled, plain
+        self.labels = [r["label"] for r in rows]
+        index = {name: i for i, name in enumerate(base.labels)}
+        self.y = np.array([index[lab] for lab in self.labels])
+        self.postings = [Posting(r["description"], r.get("title") or None) for r in rows]
+        self.source = np.array([r["source"] for r in rows])
+
+    def proba(self, model, rows: np.ndarray, plain: bool = False) -> np.ndarray:  # noqa: ANN001
+        x = (self.plain if plain else self.titled)[rows]
+        return model.proba_from_logits(model.logits_from_features(x), model.layout.titled(x))
+
+    def accuracy(self, model, rows: np.ndarray, plain: bool = False) -> float:  # noqa: ANN001
+        if not len(rows):
+            return float("nan")
+        return float((model.decide(self.proba(model, rows, plain)) == self.y[rows]).mean())
+
+    def auto_band(self, model, rows: np.ndarray) -> tuple[float, float]:  # noqa: ANN001
+        proba = self.proba(model, rows)
+        pred = model.decide(proba)
+        auto = model.review_bands(proba, pred) == "auto"
+        precision = float((pred[auto] == self.y[rows][auto]).mean()) if auto.any() else float("nan")
+        return precision, float(auto.mean())
+
+    def queue(self, rows: np.ndarray) -> np.ndarray:
+        """``rows`` in the review queue's order, from the base's scores."""
+        proba = self.proba(self.base, rows)
+        pred = self.base.decide(proba)
+        top2 = -np.sort(-proba, axis=1)[:, :2]
+        bands = self.base.review_bands(proba, pred)
+        order = queue_order(
+            list(top2[:, 0] - top2[:, 1]),
+            list(bands != "auto"),
+            [self.base.labels[i] for i in pred],
+            [self.rows[i].get("company", "") for i in rows],
+            [self.rows[i].get("month", "")[:7] for i in rows],
+        )
+        return rows[np.array(order)]
+
+    def adapt(self, rows: np.ndarray, weight: float):  # noqa: ANN201
+        return adapt_classifier(
+            self.base,
+            [self.postings[i] for i in rows],
+            [self.labels[i] for i in rows],
+            AdaptOptions(weight=weight),
+            features=(self.titled[rows], self.plain[rows]),
+        )
+
+
+def _one(bench: Bench, order: np.ndarray, k: int, weight: float, others: np.ndarray) -> dict:
+    corr, rest = order[:k], order[k:]
+    adapted = bench.adapt(corr, weight)
+    precision, coverage = bench.auto_band(adapted, rest)
+    n = len(order)
+    return {
+        "source_base": bench.accuracy(bench.base, order),
+        "source_fixed": (k + bench.accuracy(bench.base, rest) * len(rest)) / n,
+        "source_adapted": (k + bench.accuracy(adapted, rest) * len(rest)) / n,
+        "base": bench.accuracy(bench.base, rest),
+        "adapted": bench.accuracy(adapted, rest),
+        "base_plain": bench.accuracy(bench.base, rest, plain=True),
+        "adapted_plain": bench.accuracy(adapted, rest, plain=True),
+        "others": bench.accuracy(adapted, others) - bench.accuracy(bench.base, others),
+        "auto_precision": precision,
+        "auto_coverage": coverage,
+    }
+
+
+def _curve(bench: Bench, args: argparse.Namespace) -> None:
+    head = (
+        f"{'source':<14} {'n':>4} {'k':>4} {'rest':>4} {'order':<7} {'w':>4} "
+        f"{'base':>6} {'adapt':>6} {'diff':>6} | {'desc base':>9} {'adapt':>6} | "
+        f"{'others':>7} | {'auto prec':>9} {'cov':>5} | {'all base':>8} {'fixed':>6} {'+adapt':>6}"
+    )
+    print(head)
+    print("-" * len(head))
+    for source in sorted(set(bench.source)):
+        rows = np.flatnonzero(bench.source == source)
+        others = np.flatnonzero(bench.source != source)
+        rng = np.random.default_rng(0)
+        randoms = [rng.permutation(rows) for _ in range(args.random)]
+        for k in [k for k in args.ks if len(rows) - k >= args.min_rest]:
+            for weight in args.weights:
+                for name, orders in (("queue", [bench.queue(rows)]), ("random", randoms)):
+                    runs = [_one(bench, o, k, weight, others) for o in orders]
+                    m = {key: float(np.nanmean([r[key] for r in runs])) for key in runs[0]}
+                    print(
+                        f"{source[:14]:<14} {len(rows):>4} {k:>4} {len(rows) - k:>4} {name:<7} "
+                        f"{weight:>4g} {m['base']:>6.3f} {m['adapted']:>6.3f} "
+                        f"{100 * (m['adapted'] - m['base']):>+6.1f} | {m['base_plain']:>9.3f} "
+                        f"{m['adapted_plain']:>6.3f} | {100 * m['others']:>+7.1f} | "
+                        f"{m['auto_precision']:>9.3f} {m['auto_coverage']:>5.2f} | "
+                        f"{m['source_base']:>8.3f} {m['source_fixed']:>6.3f} "
+                        f"{m['source_adapted']:>6.3f}",
+                        flush=True,
+                    )
+
+
+class _TrainSettings:
+    """The base's training settings, for :func:`fit_head` (what ``train`` used)."""
+
+    def __init__(self, saved: dict) -> None:
+        self.c, self.class_weight, self.max_iter = saved["c"], saved["class_weight"], 3000
+        self.title_embedding_scale = saved["title_embedding_scale"]
+        self.embedding_scale = saved["embedding_scale"]
+
+
+def _refit(bench: Bench, train: dict, corr: np.ndarray, weight: float):  # noqa: ANN202
+    """The other design: the base's own training rows (both views) plus the corrections, refitted
+    from scratch as ``train`` does (anchored on the zero-shot scorer); the base's temperatures."""
+    import copy
+
+    from role_classifier.modeling.fitting import fit_head
+
+    base = bench.base
+    titled = bench.titled[corr]
+    has_title = base.layout.titled(titled)
+    x = np.vstack([train["titled"], train["plain"], titled, bench.plain[corr][has_title]])
+    y_corr = np.concatenate([bench.y[corr], bench.y[corr][has_title]])
+    y = np.concatenate([train["y"], train["y"], y_corr])
+    sw = np.concatenate([np.ones(2 * len(train["y"])), np.full(len(y_corr), weight)])
+    settings = _TrainSettings(base.metadata["train_config"])
+    model = copy.copy(base)
+    model.head = fit_head(
+        x, y, base.layout, settings, base.zero_shot_head()["weight"], sample_weight=sw
+    )
+    return model
+
+
+def _compare_refit(bench: Bench, args: argparse.Namespace) -> None:
+    """Anchored on the base head (adapt) against refitting on the base's training rows."""
+    train = dict(np.load(args.train_features))
+    everything = np.arange(len(bench.y))
+    start = time.perf_counter()
+    again = _refit(bench, train, everything[:0], 1.0)
+    print(
+        f"\nrefit on the base's {len(train['y'])} training postings alone: accuracy "
+        f"{bench.accuracy(again, everything):.3f} on all rows here (the base: "
+        f"{bench.accuracy(bench.base, everything):.3f}); {time.perf_counter() - start:.0f} s a refit"
+    )
+    print(
+        f"{'source':<10} {'k':>3} {'order':<7} {'w':>3} {'base':>6} {'adapt':>6} {'refit':>6} | "
+        f"{'others: adapt':>13} {'refit':>6}"
+    )
+    rng = np.random.default_rng(0)
+    for source in args.refit_sources:
+        rows = np.flatnonzero(bench.source == source)
+        others = np.flatnonzero(bench.source != source)
+        orders = (("queue", bench.queue(rows)), ("random", rng.permutation(rows)))
+        for k in [k for k in args.ks if len(rows) - k >= args.min_rest]:
+            for name, order in orders:
+                for weight in args.weights:
+                    corr, rest = order[:k], order[k:]
+                    adapted, refit = bench.adapt(corr, weight), _refit(bench, train, corr, weight)
+                    base_o = bench.accuracy(bench.base, others)
+                    print(
+                        f"{source[:10]:<10} {k:>3} {name:<7} {weight:>3g} "
+                        f"{bench.accuracy(bench.base, rest):>6.3f} "
+                        f"{bench.accuracy(adapted, rest):>6.3f} {bench.accuracy(refit, rest):>6.3f} | "
+                        f"{100 * (bench.accuracy(adapted, others) - base_o):>+13.1f} "
+                        f"{100 * (bench.accuracy(refit, others) - base_o):>+6.1f}",
+                        flush=True,
+                    )
+
+
+def _timing(bench: Bench, per_posting: float, weight: float) -> None:
+    rng = np.random.default_rng(1)
+    print("\nadapt's time on this machine (2 shared cores):")
+    for n in (100, 1000):
+        rows = rng.choice(len(bench.y), size=n, replace=n > len(bench.y))
+        start = time.perf_counter()
+        bench.adapt(rows, weight)
+        fit = time.perf_counter() - start
+        print(
+            f"  {n:>5} corrections: refit {fit:.1f} s (head, 5 out-of-fold refits, temperatures, "
+            f"review band) + encoding {n * per_posting:.0f} s ({per_posting:.2f} s a posting, "
+            f"measured) = {fit + n * per_posting:.0f} s"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("files", nargs="+", help="labelled files with a source column")
+    parser.add_argument("--model", default="default")
+    parser.add_argument("--ks", type=int, nargs="+", default=list(KS))
+    parser.add_argument("--weights", type=float, nargs="+", default=[AdaptOptions().weight])
+    parser.add_argument("--random", type=int, default=3, help="random orders averaged")
+    parser.add_argument("--min-rest", type=int, default=15, help="postings left to score, least")
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/bench_adapt"))
+    parser.add_argument("--no-timing", action="store_true")
+    parser.add_argument("--no-curve", action="store_true")
+    parser.add_argument(
+        "--train-features",
+        type=Path,
+        help="an .npz of the base's training features (titled, plain, y): also compare with "
+        "refitting on them plus the corrections",
+    )
+    parser.add_argument("--refit-sources", nargs="+", default=["feed", "remotewlb"])
+    args = parser.parse_args()
+    base = load_classifier(args.model)
+    rows = _rows(args.files)
+    if not rows or "source" not in rows[0]:
+        sys.exit("the files need rows with source, title, description and label columns")
+    titled, plain, per_posting = _features(base, rows, args.cache)
+    bench = Bench(base, rows, titled, plain)
+    print(f"{len(rows)} labelled postings, {len(set(bench.source))} sources, model {args.model}\n")
+    if not args.no_curve:
+        _curve(bench, args)
+    if args.train_features is not None:
+        _compare_refit(bench, args)
+    if not args.no_timing:
+        _timing(bench, per_posting, args.weights[0])
+
+
+if __name__ == "__main__":
+    main()
