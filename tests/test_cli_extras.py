@@ -89,6 +89,7 @@ def test_lora_training_without_peft(without, labelled_csv: Path, tmp_path: Path)
     assert result.exit_code == 2, result.output
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "pip install 'role-classifier[finetune]'" in lines[0]
+    assert lines[0].startswith("error: train: peft is not installed")  # names the command
     assert not out.exists()
 
 

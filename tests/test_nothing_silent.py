@@ -137,6 +137,14 @@ def test_dates_read_one_way_for_the_whole_column() -> None:
     ]  # fmt: skip
     assert quarters.dates[4] is None and str(quarters.dates[5]) == "2024-03-01"
     assert quarters.undated_examples == ["Q5 2024"]
+    import datetime as dt
+
+    import pandas as pd
+
+    stamps = pd.Series(pd.to_datetime(["2024-03-01", None])).tolist() + [dt.date(2024, 5, 2)]
+    read = read_dates([*stamps, pd.NA, float("nan")])
+    assert [str(d) for d in read.dates] == ["2024-03-01", "None", "2024-05-02", "None", "None"]
+    assert read.undated == 3 and read.undated_examples == []  # missing, not unreadable
 
 
 def test_shares_warns_about_dates_that_read_both_ways(tmp_path: Path) -> None:
@@ -187,7 +195,10 @@ def test_label_csv_records_its_model_and_shares_keeps_to_it(
     with pytest.raises(ValueError, match="was labelled by model"):
         estimate_shares(out, held_out="default", n_boot=0)
     df = estimate_shares(out, n_boot=0)  # the recorded model's held-out data, or none
-    assert df.attrs["used_rows"] == 3
+    assert df.attrs["used_rows"] == 3 and df.attrs["title_column"] is None
+    label_csv(src, tmp_path / "t.csv", text_column="text", title_column="month",
+              all_scores=True, model=tiny_trained)  # fmt: skip
+    assert estimate_shares(tmp_path / "t.csv", n_boot=0).attrs["title_column"] == "month"
     result = runner.invoke(app, ["shares", str(out), "-m", str(tiny_model_dir), "--n-boot", "0"])
     assert result.exit_code == 0, result.output
 

@@ -350,6 +350,8 @@ def test_ray_all_scores_equal_the_local_ones_and_feed_shares(
         app, ["label-csv", str(src), str(tmp_path / "r"), *common, "--engine", "ray"]
     )
     assert remote.exit_code == 0, remote.output
+    meta = json.loads((tmp_path / "r.meta.json").read_text("utf-8"))  # which model, next to it
+    assert meta == json.loads((tmp_path / "l.parquet.meta.json").read_text("utf-8"))
     want = pd.read_parquet(tmp_path / "l.parquet").set_index("id").sort_index()
     parts = sorted((tmp_path / "r").glob("*.parquet"))
     got = pd.concat(pd.read_parquet(p) for p in parts).set_index("id").sort_index()

@@ -1,7 +1,7 @@
 """Corrections: a person's answers for postings the model was unsure of, read and appended.
 
 A corrections file is any table the input readers read (CSV, JSON lines, Parquet, Excel;
-:func:`role_classifier.io.readers.open_input`) with a text column, an optional title and id, and a
+:func:`role_classifier.io.open_input`) with a text column, an optional title and id, and a
 role column: ``correct_role`` (what ``role-classifier review --export`` leaves empty and the page
 fills) or ``label``. Rows whose role cell is empty are not corrections (an unfinished queue) and
 are skipped; when two rows share an id the last one wins, and the count is reported; a later row
@@ -85,7 +85,7 @@ def read_table(path: str | Path, delimiter: str | None = None) -> tuple[list[str
     Raises:
         CorrectionsError: the file is missing, unreadable or has no rows.
     """
-    from .io.readers import open_input
+    from .io import open_input
 
     rows = []
     try:

@@ -30,6 +30,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .text import is_missing
+
 __all__ = ["ReadDates", "period_of", "read_dates"]
 
 _QUARTER = re.compile(r"^(?:[Qq]([1-4])[\s\-/]*(\d{4})|(\d{4})[\s\-/]*[Qq]([1-4]))$")
@@ -82,14 +84,14 @@ def read_dates(
     unreadable: dict[str, None] = {}
     cache: dict[str, dt.date | None] = {}
     for value, text in zip(values, texts):
+        if not text:  # None, NaN, NaT, an empty cell
+            dates.append(None)
+            continue
         if isinstance(value, dt.datetime):
             dates.append(_utc(value).date())
             continue
         if isinstance(value, dt.date):
             dates.append(value)
-            continue
-        if not text:
-            dates.append(None)
             continue
         if text not in cache:
             m = numeric.get(text)
@@ -128,7 +130,7 @@ def period_of(date: dt.date, period: str) -> str:
 
 
 def _text(value: Any) -> str:
-    if value is None or isinstance(value, float) and value != value:  # None or NaN
+    if is_missing(value):  # None, NaN, NaT, pandas' NA
         return ""
     if isinstance(value, dt.date):
         return value.isoformat()

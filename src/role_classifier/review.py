@@ -219,9 +219,11 @@ def _drop_answered(
 
 
 def write_queue(queue: Queue, output: str | Path, limit: int | None = None) -> int:
-    """Write the queue (its review band, or the first ``limit`` rows) as CSV with an empty
-    ``correct_role`` column, readable by Excel (UTF-8 with a BOM); returns the rows written."""
-    import csv
+    """Write the queue (its review band, or the first ``limit`` rows) with an empty
+    ``correct_role`` column, in the format its name says (:func:`.io.output_format_for`: a CSV
+    starts with a BOM so Excel reads it as UTF-8; ``.xlsx`` is a sheet); returns the rows written.
+    """
+    from .io import RowWriter, output_format_for, output_gzipped
 
     rows = queue.rows
     if limit is None:
@@ -229,8 +231,12 @@ def write_queue(queue: Queue, output: str | Path, limit: int | None = None) -> i
         rows = band or rows[:50]
     else:
         rows = rows[:limit]
-    with open(output, "w", newline="", encoding="utf-8-sig") as f:
-        writer = csv.DictWriter(f, fieldnames=QUEUE_COLUMNS, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
+    fmt = output_format_for(output)
+    with open(output, "wb") as f:
+        writer = RowWriter(
+            f, fmt, list(QUEUE_COLUMNS), bom=fmt in ("csv", "tsv"), gzipped=output_gzipped(output)
+        )
+        writer.write_header()
+        writer.write([[r.get(c) for c in QUEUE_COLUMNS] for r in rows])
+        writer.close()
     return len(rows)

@@ -18,7 +18,7 @@ The recipe (``configs/train.yaml``, every field of :class:`TrainConfig`):
 5. Refit on all rows with the same settings and save with :meth:`RoleClassifier.save_pretrained`.
 
 Why the shipped default keeps the backbone frozen (LoRA and full fine-tunes were measured):
-README, "Training".
+docs/model-selection.md.
 """
 
 from __future__ import annotations
@@ -87,8 +87,7 @@ def load_training_data(
 ) -> LabeledData:
     """Read labeled CSVs and validate them against the taxonomy.
 
-    The files are read by :mod:`.data` through :func:`.io.open_input`, exactly as ``label-csv``
-    and ``evaluate`` read them.
+    The files are read by :mod:`.io`, exactly as ``label-csv`` and ``evaluate`` read them.
     Rows with more or fewer cells than the header are skipped, and ``on_warning`` is told how
     many and on which lines (so are lines that were not UTF-8 and a sniffed delimiter).
 

@@ -70,10 +70,10 @@ class TrainConfig:
     """the encoder whose features the head is fitted on: 'onnx' (int8, what `classify` and
     `label-csv` use by default; the shipped head is fitted on it) or 'torch' (fp32). Fine-tuning
     always runs on torch."""
-    read: str = "all"
+    read: str = "duties"
     """which sentences of a description the model reads: 'all', or 'duties' (the job's duties
     and requirements, found by the section reader; see ``ModelConfig.read``)."""
-    source_balance: float = 0.0
+    source_balance: float = 1.0
     """how far training sources (the training files) are balanced: a posting of a source with
     ``n`` rows weighs ``n ** -source_balance`` (the weights rescaled to average 1). 0: every
     posting counts once, so the largest source dominates; 1: every source counts the same."""

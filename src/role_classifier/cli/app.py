@@ -134,10 +134,15 @@ class _Commands(TyperGroup):
                 formatter.write_dl(rows)
 
     def invoke(self, ctx: Any) -> Any:
+        from .._extras import MissingExtraError
         from ..errors import UserError
 
         try:
             return super().invoke(ctx)
+        except MissingExtraError as exc:  # named by the command that needs it
+            from .common import fail
+
+            raise fail(_named(str(exc), ctx.invoked_subcommand)) from exc
         except UserError as exc:
             from .common import fail
 
@@ -147,8 +152,22 @@ class _Commands(TyperGroup):
             from .common import fail
 
             if exc.name in EXTRAS:
-                raise fail(missing_extra_message(exc.name)) from exc
+                message = missing_extra_message(exc.name)
+                raise fail(_named(message, ctx.invoked_subcommand)) from exc
             raise
+
+
+def _named(message: str, command: str | None) -> str:
+    """A missing-extra message that names the command it stopped (``label-csv: peft is ...``),
+    unless it names one already.
+
+    Example:
+        >>> _named("peft is not installed (...): pip install x", "label-csv")
+        'label-csv: peft is not installed (...): pip install x'
+    """
+    if not command or message.split(":")[0].count(command):
+        return message
+    return f"{command}: {message}"
 
 
 class _App(typer.Typer):

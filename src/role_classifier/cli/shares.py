@@ -85,7 +85,8 @@ def shares_cli(
         typer.Option(
             "--title-column",
             help="The column label-csv read titles from (the adjusted methods then use the "
-            "model's held-out rows scored with titles).",
+            "model's held-out rows scored with titles). [default: the one label-csv recorded "
+            "in LABELLED.meta.json]",
         ),
     ] = None,
     confidence: Annotated[

@@ -1,19 +1,8 @@
 """The one table from a file's suffix to its format, reader and writer, and the rules that go
 with it: which input and output names mean what, delimiters, and the errors a path can raise.
 
-=========== ============ ============ ==========
-suffix      read as      written as   Ray input
-=========== ============ ============ ==========
-``.csv``    csv          csv          yes
-``.tsv``    csv (tab)    tsv          no
-``.jsonl``  jsonl        jsonl        yes
-``.ndjson`` jsonl        jsonl        yes
-``.json``   jsonl        --           yes
-``.parquet`` parquet     parquet      yes
-``.pq``     parquet      parquet      yes
-``.xlsx``   xlsx         xlsx         no
-``.xlsm``   xlsx         --           no
-=========== ============ ============ ==========
+:data:`SUFFIXES` is that table (suffix: what it is read as, what it is written as, whether
+the Ray engine reads it); every other mapping here is derived from it.
 
 ``.gz`` after a CSV, TSV or JSON lines suffix means gzip-compressed (read and written, local
 engine only). Any other input name, and ``-``, is read as CSV; an output name must be in the
@@ -67,6 +56,7 @@ other name is read as CSV."""
 RAY_INPUT_SUFFIXES = {suffix: read for suffix, (read, _, ray) in SUFFIXES.items() if ray}
 """The inputs the Ray engine reads (plain files: Ray Data's own readers)."""
 DELIMITERS = (",", ";", "\t", "|")
+
 _REFUSED = {
     ".xls": "an old Excel (.xls) workbook: save it as .xlsx or CSV",
     ".zip": "a zip archive: unpack it first",

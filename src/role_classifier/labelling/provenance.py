@@ -1,7 +1,7 @@
 """Which model and taxonomy labelled a file: ``OUTPUT.meta.json``, written next to the output.
 
 ``label-csv`` writes it when OUTPUT is finished (not for standard output), whatever OUTPUT's
-format, so a CSV says who labelled it as well as a Parquet file does; ``shares`` reads it to use
+format (the Ray engine's folder of part files gets one next to it, ``OUTPUT.meta.json``), so a CSV says who labelled it as well as a Parquet file does; ``shares`` reads it to use
 that model's held-out data, and refuses another ``--model``. The file is small JSON:
 
 .. code-block:: json
@@ -25,7 +25,15 @@ from typing import Any
 from ..modeling.model import DEFAULT_MODEL_DIR, RoleClassifier
 from .options import LabelOptions
 
-__all__ = ["META_SUFFIX", "IN_MEMORY", "meta_path", "model_name", "read_meta", "write_meta"]
+__all__ = [
+    "IN_MEMORY",
+    "META_SUFFIX",
+    "meta_path",
+    "meta_text",
+    "model_name",
+    "read_meta",
+    "write_meta",
+]
 
 META_SUFFIX = ".meta.json"
 IN_MEMORY = "<memory>"
@@ -54,6 +62,15 @@ def model_name(clf: RoleClassifier) -> str:
 
 def write_meta(output: Path, clf: RoleClassifier, options: LabelOptions, fingerprint: str) -> Path:
     """Record which model and taxonomy labelled ``output`` (atomically: temp file, rename)."""
+    path = meta_path(output)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(meta_text(clf, options, fingerprint), encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def meta_text(clf: RoleClassifier, options: LabelOptions, fingerprint: str) -> str:
+    """The record of a labelled output as the JSON text ``OUTPUT.meta.json`` holds."""
     from .. import __version__
 
     taxonomy = clf.taxonomy.to_dict()
@@ -72,11 +89,7 @@ def write_meta(output: Path, clf: RoleClassifier, options: LabelOptions, fingerp
         "all_scores": options.all_scores,
         "min_confidence": options.min_confidence,
     }
-    path = meta_path(output)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    return json.dumps(meta, indent=2, ensure_ascii=False) + "\n"
 
 
 def read_meta(output: str | Path) -> dict[str, Any] | None:

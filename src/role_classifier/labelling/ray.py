@@ -33,8 +33,10 @@ from typing import TYPE_CHECKING, Any
 
 from .. import io as fileio
 from ..threads import default_workers, thread_limits
+from .checkpoint import model_fingerprint
 from .errors import LabelCsvError, RowCountError
 from .options import LabelOptions, column_types
+from .provenance import META_SUFFIX, meta_text
 from .ray_files import (
     InputFile,
     check_input,
@@ -271,7 +273,10 @@ def label_dataset(
         ray.data.DataContext.get_current().enable_progress_bars = progress
         rows = job.label(ray)
         tally = count_written(job.out_fs, job.out_path, job.fmt, options.min_confidence is not None)
-    return job.summary(rows, tally, started)
+    summary = job.summary(rows, tally, started)
+    with job.out_fs.open_output_stream(job.out_path.rstrip("/") + META_SUFFIX) as f:
+        f.write(job.meta.encode("utf-8"))  # which model labelled the folder, next to it
+    return summary
 
 
 @contextlib.contextmanager
@@ -313,6 +318,7 @@ class _Job:
     actor_args: dict[str, Any]
     workers: int
     concurrency: int | None
+    meta: str
 
     @classmethod
     def prepare(
@@ -333,7 +339,8 @@ class _Job:
 
         if str(model) not in ("default", "zero-shot") and Path(model).exists():
             model = Path(model).resolve()  # actors do not share the driver's working directory
-        labels = RoleClassifier.from_pretrained(model, taxonomy=taxonomy, backend=backend).labels
+        clf = RoleClassifier.from_pretrained(model, taxonomy=taxonomy, backend=backend)
+        labels = clf.labels
         filesystem, files, names, notes = check_input(input, options, labels)
         delimiter = input_delimiter(filesystem, files, options)
         out_fs, out_path = filesystem_of(str(output))
@@ -361,6 +368,7 @@ class _Job:
             actor_args=actor_args,
             workers=workers,
             concurrency=concurrency,
+            meta=meta_text(clf, options, model_fingerprint(clf)),
         )
 
     def label(self, ray: Any) -> int:

@@ -262,10 +262,10 @@ class CsvJobs:
     def _shares(self, job: CsvJob, options: LabelOptions) -> dict[str, Any] | None:
         """The labelled file's role shares, and their picture when matplotlib is there; a
         failure is a warning of the job, never its end."""
-        from ..shares import estimate_shares, plot_shares, shares_table
+        from ..shares import plot_shares, role_shares, shares_table
 
         try:
-            df = estimate_shares(
+            df = role_shares(
                 job.output, title_column=options.title_column, held_out=self.model.held_out
             )
             table = shares_table(df)

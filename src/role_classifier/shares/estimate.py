@@ -25,6 +25,7 @@ from ..labelling.options import SCORE_PREFIX
 from ..labelling.provenance import IN_MEMORY, meta_path, read_meta
 from ..modeling.held_out import HELD_OUT_NAME, HeldOut
 from ..modeling.names import DEFAULT_MODEL_DIR
+from ..text import is_missing
 from .feed import Feed, read_feed
 from .methods import (
     DEFAULT_INTERVAL,
@@ -143,8 +144,8 @@ def role_shares(
             ``attrs['undated_rows']``, a few of the values in ``attrs['undated_examples']``.
         period: ``month`` (default with a date column), ``quarter`` or ``year``.
         title_column: the column label-csv read titles from (``--title-column``), so the
-            correction uses the held-out rows scored the same way; None when the feed was
-            labelled from descriptions alone.
+            correction uses the held-out rows scored the same way; None: the one recorded in
+            the file's ``OUTPUT.meta.json``, else descriptions alone.
         method: one of :data:`METHODS`; the default is the one ``benchmarks/bench_shares.py``
             found most accurate on real postings (``cc``; see :data:`DEFAULT_METHOD`).
         held_out: the model's held-out data, or the model folder holding
@@ -191,7 +192,13 @@ def role_shares(
         held_out, method in ("acc", "pacc", "em") or interval == "shift", frame_or_path
     )
     interval = interval or (DEFAULT_INTERVAL if held is not None else "sampling")
-    feed = read_feed(frame_or_path, [c for c in (*groups, date_column, title_column) if c])
+    recorded_title = _recorded(frame_or_path, "title_column") if title_column is None else None
+    feed = read_feed(
+        frame_or_path,
+        [c for c in (*groups, date_column, title_column) if c],
+        optional=[recorded_title] if recorded_title else [],
+    )
+    title_column = title_column or (recorded_title if recorded_title in feed.columns else None)
     labels, scores = _score_matrix(feed, held)
     bad = feed.error_rows()
     if bad.all():
@@ -217,6 +224,7 @@ def role_shares(
         "n_boot": n_boot,
         "labels": list(labels),
         "period": (period or "month") if date_column else None,
+        "title_column": title_column,
     }
     columns = [*groups, "period", *SHARE_COLUMNS]
     return Shares(columns, _sort(rows, len(groups), labels), attrs)
@@ -285,9 +293,7 @@ def _json_cell(value: Any) -> Any:
 
 def _filled(value: Any) -> bool:
     """A cell with something in it (a title given)."""
-    if value is None or isinstance(value, float) and math.isnan(value):
-        return False
-    return str(value).strip() != ""
+    return not is_missing(value) and str(value).strip() != ""
 
 
 def _check_options(
@@ -323,7 +329,7 @@ def _cell_keys(
 
 
 def _group_value(value: Any) -> str:
-    if value is None or isinstance(value, float) and math.isnan(value):
+    if is_missing(value):
         return MISSING
     return str(value)
 
@@ -432,10 +438,15 @@ def _resolve_held_out(
 
 def _recorded_model(source: Any) -> str | None:
     """The model recorded in a labelled file's ``OUTPUT.meta.json`` (None: a frame, or none)."""
+    return _recorded(source, "model")
+
+
+def _recorded(source: Any, key: str) -> Any:
+    """A field of a labelled file's ``OUTPUT.meta.json`` (None: a frame, no record, no field)."""
     if not isinstance(source, (str, Path)):
         return None
     meta = read_meta(source)
-    return meta["model"] if meta is not None else None
+    return meta.get(key) if meta is not None else None
 
 
 def _model_key(model: str | Path) -> str | None:

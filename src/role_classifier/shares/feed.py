@@ -10,7 +10,6 @@ DataFrame is read as it is.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ import numpy as np
 
 from .. import io as fileio
 from ..labelling.options import SCORE_PREFIX
+from ..text import is_missing
 from .methods import SharesInputError
 
 __all__ = ["ERROR_COLUMN", "Feed", "read_feed"]
@@ -61,7 +61,13 @@ class Feed:
         return Feed(self.name, columns, self.labels, self.scores[index])
 
 
-def read_feed(source: Any, columns: Sequence[str] = (), prefix: str = SCORE_PREFIX) -> Feed:
+def read_feed(
+    source: Any,
+    columns: Sequence[str] = (),
+    prefix: str = SCORE_PREFIX,
+    *,
+    optional: Sequence[str] = (),
+) -> Feed:
     """The score columns, ``error`` (where present) and ``columns`` of a labelled feed.
 
     Args:
@@ -69,6 +75,8 @@ def read_feed(source: Any, columns: Sequence[str] = (), prefix: str = SCORE_PREF
             ``.xlsx``; ``.gz`` after CSV, TSV or JSON lines) or a pandas DataFrame.
         columns: the other columns needed (groups, dates, titles).
         prefix: the score columns' prefix.
+        optional: columns read where the feed has them (absent from :attr:`Feed.columns`
+            where it does not).
 
     Raises:
         SharesInputError: no such file, an unknown extension, a column of ``columns`` that is not there, or
@@ -78,7 +86,7 @@ def read_feed(source: Any, columns: Sequence[str] = (), prefix: str = SCORE_PREF
     if hasattr(source, "columns") and hasattr(source, "to_dict"):  # a pandas DataFrame
         name = "the frame"
         header = [str(c) for c in source.columns]
-        keep = _pick(name, header, wanted, prefix)
+        keep = _pick(name, header, wanted, prefix, optional)
         data = {c: source[c].tolist() for c in keep}
     else:
         path = Path(source)
@@ -87,7 +95,7 @@ def read_feed(source: Any, columns: Sequence[str] = (), prefix: str = SCORE_PREF
         if not path.is_file():
             raise SharesInputError(f"{path}: no such file")
         try:
-            data = _read(path, fmt, lambda header: _pick(name, header, wanted, prefix))
+            data = _read(path, fmt, lambda header: _pick(name, header, wanted, prefix, optional))
         except fileio.CsvInputError as exc:
             raise SharesInputError(str(exc)) from None
     score_cols = [c for c in data if c.startswith(prefix)]
@@ -106,8 +114,12 @@ def _format(path: Path) -> str:
         ) from None
 
 
-def _pick(name: str, header: Sequence[str], wanted: list[str], prefix: str) -> list[str]:
-    """The columns to read: those asked for, ``error`` where present, the score columns."""
+def _pick(
+    name: str, header: Sequence[str], wanted: list[str], prefix: str, optional: Sequence[str] = ()
+) -> list[str]:
+    """The columns to read: those asked for, the optional ones and ``error`` where present,
+    the score columns."""
+    wanted = wanted + [c for c in optional if c in header and c not in wanted]
     missing = [c for c in wanted if c not in header]
     if missing:
         shown = ", ".join(repr(c) for c in header if not c.startswith(prefix))
@@ -193,7 +205,7 @@ def _numbers(values: list[Any]) -> np.ndarray:
 
 
 def _is_error(value: Any) -> bool:
-    if value is None or isinstance(value, float) and math.isnan(value):
+    if is_missing(value):
         return False
     text = str(value).strip()
     return bool(text) and not text.startswith("warning:")

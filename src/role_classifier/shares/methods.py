@@ -49,7 +49,7 @@ the one misled); the data cannot tell which, so the interval spans both readings
 sampling error (bounds under two identifying assumptions, in the manner of partial
 identification). Measured by ``benchmarks/bench_shares.py`` (see :data:`DEFAULT_INTERVAL`)."""
 # benchmarks/bench_shares.py on the v6 default: nominal 90% intervals of 100-500 shifted test
-# postings; see the README's Role shares section for the table
+# postings; see docs/results.md, Role shares, for the table
 DEFAULT_INTERVAL = "shift"
 MIN_GROUP = 30
 """groups (and periods) with fewer postings get a note: their share is given but marked."""
