@@ -89,6 +89,7 @@ def test_help_shows_no_type_names_or_braces_of_typer(command: str) -> None:
             assert param.metavar in usage
         elif not param.is_flag and not param.hidden:
             assert param.metavar and "<" not in param.metavar, param.opts
+            assert param.metavar != "VALUE", f"{param.opts}: add it to cli.app.METAVARS"
 
 
 @pytest.mark.parametrize(

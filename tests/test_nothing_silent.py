@@ -139,8 +139,7 @@ def test_dates_read_one_way_for_the_whole_column() -> None:
     assert quarters.undated_examples == ["Q5 2024"]
     import datetime as dt
 
-    import pandas as pd
-
+    pd = pytest.importorskip("pandas")  # pandas' missing values (NaT, NA); not on the base install
     stamps = pd.Series(pd.to_datetime(["2024-03-01", None])).tolist() + [dt.date(2024, 5, 2)]
     read = read_dates([*stamps, pd.NA, float("nan")])
     assert [str(d) for d in read.dates] == ["2024-03-01", "None", "2024-05-02", "None", "None"]
@@ -148,6 +147,7 @@ def test_dates_read_one_way_for_the_whole_column() -> None:
 
 
 def test_shares_warns_about_dates_that_read_both_ways(tmp_path: Path) -> None:
+    pytest.importorskip("pandas")  # estimate_shares answers a DataFrame
     labels = list(_default_labels())
     scores = ",".join(["0.7"] + [f"{0.3 / (len(labels) - 1):.6f}"] * (len(labels) - 1))
     lines = ["posted," + ",".join(f"score_{label}" for label in labels) + ",error"]
@@ -284,6 +284,7 @@ def test_evaluate_reads_parquet_on_the_command_line(tmp_path: Path, tiny_model_d
 
 # -- shares on the base install (no pandas) ------------------------------------------------------
 def test_shares_runs_without_pandas(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")  # --plot draws without pandas, with the report extra
     import subprocess
     import sys
 

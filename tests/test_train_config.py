@@ -50,5 +50,4 @@ def test_the_default_model_folder_is_defined_once() -> None:
         for p in package.rglob("*.py")
         if '/ "default_model"' in p.read_text(encoding="utf-8")
     ]
-    # shares.py (its owner is reworking where the held-out data comes from) imports it once merged
-    assert sorted(set(defining) - {"shares.py"}) == ["modeling/names.py"]
+    assert defining == ["modeling/names.py"]

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .modeling.names import DEFAULT_MODEL_DIR
 from .text import is_section_heading
 
 __all__ = [
@@ -38,7 +39,7 @@ __all__ = [
 ]
 
 SECTIONS = ("D", "C", "B")  # duties and requirements; company; benefits, legal, how to apply
-SHIPPED_READER = Path(__file__).parent / "default_model" / "sections"
+SHIPPED_READER = DEFAULT_MODEL_DIR / "sections"
 _WORD = re.compile(r"[a-z0-9][a-z0-9+#.'-]*")
 _POSITION_BINS = 10
 UNSURE = 0.6

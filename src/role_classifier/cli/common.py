@@ -35,7 +35,7 @@ class Engine(str, enum.Enum):
 
 
 class OutputFormat(str, enum.Enum):
-    """``label-csv --format``: :data:`role_classifier.fileio.FORMATS`."""
+    """``label-csv --format``: :data:`role_classifier.io.formats.FORMATS`."""
 
     csv = "csv"
     tsv = "tsv"

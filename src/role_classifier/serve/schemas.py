@@ -56,6 +56,9 @@ class ClassifyResponse(BaseModel):
         description="'auto' (the answer can be trusted at the model's stated precision) or "
         "'review' (a person should check it)."
     )
+    warning: str | None = Field(
+        description="Something about the input worth a look (e.g. no duty text found), or null."
+    )
     title: str | None = Field(description="The title read (given or guessed), or null.")
     model: str = Field(description="The model that answered.")
 

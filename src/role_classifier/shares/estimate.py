@@ -24,6 +24,7 @@ from ..dates import ReadDates, period_of, read_dates
 from ..labelling.options import SCORE_PREFIX
 from ..labelling.provenance import IN_MEMORY, meta_path, read_meta
 from ..modeling.held_out import HELD_OUT_NAME, HeldOut
+from ..modeling.names import DEFAULT_MODEL_DIR
 from ..text import is_missing
 from .feed import Feed, read_feed
 from .methods import (
@@ -57,7 +58,6 @@ UNDATED = "undated"
 """the period of rows whose date is missing or unparseable (kept out of the dated periods)."""
 SHARE_COLUMNS = ["role", "share", "low", "high", "n", "method", "interval", "note"]
 """the columns after the ``by`` columns and ``period``."""
-_DEFAULT_MODEL = Path(__file__).parent.parent / "default_model"
 MISSING = "(missing)"
 """the group of rows whose ``by`` value is missing."""
 
@@ -424,7 +424,7 @@ def _resolve_held_out(
             f"{source} was labelled by {what}, which has no held-out data: use "
             "method 'cc' or 'pcc' with interval 'sampling'"
         )
-    folder = _DEFAULT_MODEL if model == "default" else Path(model)
+    folder = DEFAULT_MODEL_DIR if model == "default" else Path(model)
     if not (folder / HELD_OUT_NAME).is_file() and not folder.is_file():
         if not needed:
             return None
