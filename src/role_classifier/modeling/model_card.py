@@ -64,6 +64,13 @@ def _summary(clf: RoleClassifier) -> list[str]:
         + (" + LoRA adapter" if clf.config.adapter else "")
         + f"; windows of {clf.config.window_tokens} word-pieces, "
         f"at most {clf.config.max_windows} per ad",
+        "- reads: "
+        + (
+            "the description's duty and requirement sentences, found by the sentence-section "
+            "reader saved in `sections/` (the whole text when it finds none)"
+            if clf.config.read == "duties"
+            else "the whole description"
+        ),
         f"- head fitted on the {_backend_words(meta)} features; any backend runs it "
         "(`--backend onnx|torch`)",
         f"- calibration temperature: {clf.config.temperature:.3f} with a title, "
