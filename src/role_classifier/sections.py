@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Sequence
@@ -97,29 +98,19 @@ class SectionReader:
         self.intercept = np.asarray(intercept, dtype=np.float32)
         self.n_features = n_features
         self.stay = stay
-        self._vectorizer = None
-
-    @property
-    def vectorizer(self):  # noqa: ANN201 - sklearn's HashingVectorizer, imported on first use
-        """The stateless hashing vectorizer the weights were fitted over."""
-        if self._vectorizer is None:
-            from sklearn.feature_extraction.text import HashingVectorizer
-
-            self._vectorizer = HashingVectorizer(
-                n_features=self.n_features,
-                token_pattern=r"\S+",
-                lowercase=False,
-                alternate_sign=False,
-                norm="l2",
-            )
-        return self._vectorizer
 
     def proba(self, sentences: Sequence[str]) -> np.ndarray:
         """Per sentence, the probability of each section before smoothing: (n, 3)."""
         if not sentences:
             return np.zeros((0, len(SECTIONS)))
-        x = self.vectorizer.transform(sentence_features(sentences))
-        z = np.asarray(x @ self.coef.T) + self.intercept
+        z = np.empty((len(sentences), len(SECTIONS)))
+        for row, feats in enumerate(sentence_features(sentences)):
+            idx, counts = np.unique(
+                [_bucket(t, self.n_features) for t in feats.split()], return_counts=True
+            )
+            norm = max(float(np.sqrt((counts.astype(float) ** 2).sum())), 1e-12)
+            z[row] = self.coef[:, idx] @ counts / norm
+        z += self.intercept
         z -= z.max(axis=1, keepdims=True)
         p = np.exp(z)
         return p / p.sum(axis=1, keepdims=True)
@@ -231,3 +222,49 @@ def read_duties(
             kept.append(duties)
             notes.append(None)
     return kept, notes
+
+
+@functools.lru_cache(maxsize=1 << 18)
+def _bucket(token: str, n_features: int) -> int:
+    """The hashing bucket of a token, as scikit-learn's ``HashingVectorizer`` computes it
+    (signed 32-bit MurmurHash3 of its UTF-8 bytes, seed 0), without importing scikit-learn
+    (about a second of a cold ``classify``).
+
+    Example:
+        >>> _bucket("benefits", 2**16) == _bucket("benefits", 2**16)
+        True
+    """
+    h = _murmurhash3_32(token.encode("utf-8"))
+    if h == -(2**31):  # abs() would overflow int32: scikit-learn's special case
+        return (2**31 - 1 - (n_features - 1)) % n_features
+    return abs(h) % n_features
+
+
+def _murmurhash3_32(data: bytes, seed: int = 0) -> int:
+    """MurmurHash3 (x86, 32-bit), as a signed int: the hash scikit-learn's hashing uses."""
+    c1, c2, mask = 0xCC9E2D51, 0x1B873593, 0xFFFFFFFF
+    h, n = seed, len(data)
+    for i in range(0, n - n % 4, 4):
+        k = int.from_bytes(data[i : i + 4], "little")
+        k = (k * c1) & mask
+        k = ((k << 15) | (k >> 17)) & mask
+        h ^= (k * c2) & mask
+        h = ((h << 13) | (h >> 19)) & mask
+        h = (h * 5 + 0xE6546B64) & mask
+    tail, k = data[n - n % 4 :], 0
+    if len(tail) >= 3:
+        k ^= tail[2] << 16
+    if len(tail) >= 2:
+        k ^= tail[1] << 8
+    if tail:
+        k ^= tail[0]
+        k = (k * c1) & mask
+        k = ((k << 15) | (k >> 17)) & mask
+        h ^= (k * c2) & mask
+    h ^= n
+    h ^= h >> 16
+    h = (h * 0x85EBCA6B) & mask
+    h ^= h >> 13
+    h = (h * 0xC2B2AE35) & mask
+    h ^= h >> 16
+    return h - (1 << 32) if h & 0x80000000 else h
