@@ -173,18 +173,20 @@ class SectionReader:
         stay: float = 0.85,
     ) -> SectionReader:
         """Fit on tagged ads: ``docs[i]`` its sentences, ``tags[i]`` one of SECTIONS each."""
+        from sklearn.feature_extraction.text import HashingVectorizer
         from sklearn.linear_model import LogisticRegression
 
-        reader = cls(
-            np.zeros((len(SECTIONS), n_features)), np.zeros(len(SECTIONS)), n_features, stay
+        vectorizer = HashingVectorizer(  # the hashing :func:`_bucket` and :meth:`proba` repeat
+            n_features=n_features,
+            token_pattern=r"\S+",
+            lowercase=False,
+            alternate_sign=False,
+            norm="l2",
         )
         texts = [f for d in docs for f in sentence_features(d)]
         y = np.array([SECTIONS.index(t) for ts in tags for t in ts])
-        x = reader.vectorizer.transform(texts)
-        lr = LogisticRegression(C=c, max_iter=2000).fit(x, y)
-        reader.coef = lr.coef_.astype(np.float32)
-        reader.intercept = lr.intercept_.astype(np.float32)
-        return reader
+        lr = LogisticRegression(C=c, max_iter=2000).fit(vectorizer.transform(texts), y)
+        return cls(lr.coef_, lr.intercept_, n_features, stay)
 
 
 def read_duties(
