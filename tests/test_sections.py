@@ -70,10 +70,21 @@ def test_read_duties_keeps_duty_sentences_in_order() -> None:
 def test_an_ad_without_duty_text_is_read_whole_with_a_note() -> None:
     reader = _toy_reader()
     blurb = ["About Acme", "Acme makes accounting software for bakeries across Europe."]
-    benefits = ["Benefits", "Health, dental and vision insurance."]
+    blurb.append("We were founded in 2011 and have 300 employees.")
+    benefits = [
+        "Benefits",
+        "Health, dental and vision insurance.",
+        "Acme is an equal opportunity employer.",
+    ]
     kept, notes = read_duties(reader, [blurb, benefits, []])
     assert kept == [blurb, benefits, []]
     assert notes == [NO_DUTY_TEXT, NO_DUTY_TEXT, None]
+
+
+def test_a_short_ad_is_read_whole_without_a_note() -> None:
+    two = ["About Acme", "Health, dental and vision insurance."]
+    kept, notes = read_duties(_toy_reader(), [two])
+    assert kept == [two] and notes == [None]
 
 
 def test_an_ad_the_reader_cannot_tell_apart_is_read_whole_without_a_note() -> None:
@@ -88,7 +99,7 @@ def test_a_model_reading_duties_warns_when_there_are_none(tiny_zero_shot: RoleCl
     )
     clf.share_encoder(tiny_zero_shot)
     clf._sections = _toy_reader()
-    blurb = "About Acme\nAcme makes accounting software for bakeries across Europe."
+    blurb = "About Acme\nAcme makes accounting software for bakeries.\nWe were founded in 2011."
     pred, fine = clf.classify([blurb, "\n".join(AD)], evidence=0)
     assert pred.warning == NO_DUTY_TEXT and pred.label in clf.labels
     assert fine.warning is None

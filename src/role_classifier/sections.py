@@ -30,6 +30,7 @@ from .modeling.names import DEFAULT_MODEL_DIR
 from .text import is_section_heading
 
 __all__ = [
+    "MIN_SENTENCES",
     "NO_DUTY_TEXT",
     "SECTIONS",
     "SHIPPED_READER",
@@ -46,6 +47,8 @@ _POSITION_BINS = 10
 UNSURE = 0.6
 """Below this mean confidence over an ad's sentences, the reader cannot tell its sections apart."""
 NO_DUTY_TEXT = "no duty text found; read the whole text"
+MIN_SENTENCES = 3
+"""An ad of fewer sentences is read whole: too short to have sections."""
 
 
 def _words(text: str, prefix: str = "") -> list[str]:
@@ -196,18 +199,19 @@ def read_duties(
 
     An ad's duty and requirement sentences (``D``), in order. An ad with none (only a company
     blurb, a list of benefits) is read whole, with the note :data:`NO_DUTY_TEXT`; an ad whose
-    sections the reader cannot tell apart (mean confidence below :data:`UNSURE`) is read whole,
-    without a note.
+    sections the reader cannot tell apart (mean confidence below :data:`UNSURE`), or of fewer
+    than :data:`MIN_SENTENCES` sentences, is read whole, without a note.
 
     Example:
-        >>> kept, notes = read_duties(reader, [["About Acme", "We bake bread."]])  # doctest: +SKIP
+        >>> blurb = ["About Acme", "We bake bread.", "Our ovens are the best in town."]
+        >>> kept, notes = read_duties(reader, [blurb])  # doctest: +SKIP
         >>> notes  # doctest: +SKIP
         ['no duty text found; read the whole text']
     """
     kept: list[list[str]] = []
     notes: list[str | None] = []
     for sents in sents_per_text:
-        if not sents:
+        if len(sents) < MIN_SENTENCES:
             kept.append(list(sents))
             notes.append(None)
             continue
