@@ -88,7 +88,7 @@ class SectionReader:
     """Tags sentences as duties (``D``), company (``C``) or benefits/legal (``B``).
 
     Args:
-        coef: (3, n_features) weights over hashed token counts (sublinear, L2-normalised rows).
+        coef: (3, n_features) weights over hashed token counts (L2-normalised per sentence).
         intercept: (3,) biases.
         n_features: the hashing space.
         stay: the smoothing's probability that a sentence has the section of the one before.
