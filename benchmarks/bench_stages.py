@@ -4,7 +4,9 @@ For ``--rows`` postings of a CSV (by default the real feed next to the repositor
 it), one pass per stage in the order ``label-csv`` runs them, each timed on its own: read the CSV,
 clean the text, split sentences, tag sections (the duty reader, when the model reads duties),
 tokenise, the forward pass (int8 ONNX, the windows of every ad), the head (features, logits,
-calibrated probabilities, decisions), the evidence sentences, and writing the output CSV. It
+calibrated probabilities, decisions), the evidence sentences, and writing the output CSV (the
+stages of ``modeling.scoring.Scoring._encode`` and ``classify``, called one by one so each can be
+timed: keep them in step when those change). It
 prints seconds and shares per stage, windows per ad and rows a second, so a change can be judged by
 what it moves (compare shares and ratios within a run; this machine is shared).
 
