@@ -4,7 +4,9 @@ For ``--rows`` postings of a CSV (by default the real feed next to the repositor
 it), one pass per stage in the order ``label-csv`` runs them, each timed on its own: read the CSV,
 clean the text, split sentences, tag sections (the duty reader, when the model reads duties),
 tokenise, the forward pass (int8 ONNX, the windows of every ad), the head (features, logits,
-calibrated probabilities, decisions), the evidence sentences, and writing the output CSV (the
+calibrated probabilities, decisions), the evidence sentences (``classify`` shows them; ``label-csv``
+computes them only with ``--evidence N``, so its default run is the total without them), and
+writing the output CSV (the
 stages of ``modeling.scoring.Scoring._encode`` and ``classify``, called one by one so each can be
 timed: keep them in step when those change). It
 prints seconds and shares per stage, windows per ad and rows a second, so a change can be judged by
@@ -107,9 +109,12 @@ def main() -> None:
         t = stages(clf, opts.input, opts.rows)
         windows = t.pop("_windows_per_ad")
         total = sum(t.values())
+        plain = total - t["evidence"]  # label-csv computes evidence only with --evidence N
         print(
             f"{name} (reads {clf.config.read}): {opts.rows} ads, {windows:.1f} windows an ad, "
-            f"{total:.1f} s, {opts.rows / total:.1f} rows/s"
+            f"{total:.1f} s, {opts.rows / total:.1f} rows/s with evidence; without it (label-csv's "
+            f"default) {plain:.1f} s, {opts.rows / plain:.1f} rows/s, the forward "
+            f"{100 * t['forward'] / plain:.0f}% of it"
         )
         for stage, sec in t.items():
             print(f"  {stage:<9} {sec:7.2f} s  {100 * sec / total:5.1f}%")
