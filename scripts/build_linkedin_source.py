@@ -1,0 +1,260 @@
+"""Rebuild the ``linkedin2`` source of real postings, and draw its ids for expert labelling.
+
+The source is ``data/linkedin_jobs.csv`` of the public repository
+``muabdalaleam/data-jobs-analysis`` (MIT licence), a LinkedIn scrape made by the repository's
+``mine_linkedin.py`` through LinkedIn's public guest job pages in September 2025: the searches
+"Data scientist", "Data analyst", "Machine learning", "Data engineer" and "Data entry", each in
+"United States" and "European Union" (about 200 postings per search, 990 rows). Each row holds
+the LinkedIn job id, title, company and the posting's full description as plain text. No
+posting text is kept in this repository: the script reads the snapshot and writes the CSV under
+``/tmp/src`` (or wherever ``--out`` says).
+
+Rules, in order:
+
+1. Clean: HTML tags stripped and entities unescaped (the file is plain text already; this is a
+   guard), spaces collapsed, newlines kept.
+2. Drop rows whose cleaned description is shorter than 200 characters ("empty").
+3. Drop repeated LinkedIn job ids (the same posting returned by two searches), keeping the first.
+4. Keep English only: a description is English when at least 8% of its word tokens (any
+   script) are among a short list of common English function words and these outnumber twice
+   over the function words of the commonest of French, German, Dutch, Spanish, Italian and
+   Portuguese (English postings score 15-30%; Italian, Spanish, Dutch, Greek ones under 8%).
+5. Keep a title only if it is AI/ML-flavoured (``AI_TITLE``: machine learning, ML, AI,
+   artificial intelligence, deep learning, MLOps, LLM, NLP, computer vision, GenAI/generative,
+   prompt, agentic/AI agent, research/applied scientist, research engineer ...) -> stratum ``ai``;
+   or else a plain software/data title (``TECH_TITLE``: data scientist/analyst/engineer,
+   analytics, BI, software, developer, engineer, DevOps, cloud, database, SQL, Python ...) ->
+   stratum ``tech``, where most postings should be ``Other``. Clerical "data entry" titles and
+   everything else are dropped.
+6. Drop exact duplicates (same title and normalised description) and near duplicates (word
+   5-shingle Jaccard >= 0.8 between descriptions), keeping the lowest job id of each group.
+
+The draw (``--draw 120 --seed 7``) takes round(0.7 * N) ids uniformly from stratum ``ai`` and the
+rest from stratum ``tech`` (pools sorted by id, one ``random.Random(seed)``), then shuffles the
+drawn ids with the same generator so the file does not reveal the strata.
+
+Usage::
+
+    # the snapshot's git dir (from the fetch tool) or a copy of the CSV file
+    python scripts/build_linkedin_source.py /work/.mirror/muabdalaleam+data-jobs-analysis/repo \\
+        --out /tmp/src/linkedin.csv
+    python scripts/build_linkedin_source.py SNAPSHOT --out /tmp/src/linkedin.csv \\
+        --draw 120 --seed 7 --draw-out data/labels/linkedin_draw.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import html
+import io
+import random
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = "muabdalaleam/data-jobs-analysis"
+COMMIT = "867930bb6bcb86951c3355612eb15f56f83857aa"  # snapshot HEAD (2025-09-10)
+FILE_COMMIT = "e6dd3b87a4ed9179c0d86a3b0bc7b890f53277b0"  # last change of PATH (2025-09-09)
+PATH = "data/linkedin_jobs.csv"
+BLOB = "75e3d520442b436bc0c7cc7b72a3c5f56608b9a3"  # git blob id of PATH at COMMIT
+SOURCE = "linkedin2"
+DATE = "2025-09-09"  # collection date (commit of the file); postings were 1 day to ~1 month old
+
+MIN_CHARS = 200
+EN_SHARE = 0.08
+NEAR_DUP = 0.8
+AI_SHARE = 0.7
+
+EN_WORDS = frozenset(
+    "the and to of you with for our are will in is we a this your be on as an or that have "
+    "from by at all experience team work who can".split()
+)
+OTHER_WORDS = [
+    frozenset(ws.split())
+    for ws in (
+        "le la les des et du une pour avec vous nous est dans sur au aux",  # French
+        "der die das und mit für sie wir ist ein eine zu von auf den im",  # German
+        "de het een en van voor met je wij zijn op te bij als ook",  # Dutch
+        "el la los las y del con para una por que en es tu nuestro",  # Spanish
+        "il di e che per con una un della nel sono del alla delle gli",  # Italian
+        "o os e do da dos das com para uma um em que no na",  # Portuguese
+    )
+]
+AI_TITLE = re.compile(
+    r"machine[- ]learning|\bml\b|\bai\b|\ba\.i\.|artificial intelligence|deep learning|"
+    r"\bml ?ops\b|\bllms?\b|\bnlp\b|natural language|computer vision|\bgen ?ai\b|generative|"
+    r"\bprompt\b|agentic|\bai agents?\b|research scientist|applied scientist|research engineer|"
+    r"neural|reinforcement learning|foundation model|language model",
+    re.I,
+)
+TECH_TITLE = re.compile(
+    r"data|analytic|analyst|business intelligence|\bbi\b|power ?bi|tableau|software|developer|"
+    r"programmer|engineer|devops|cloud|python|\bsql\b|database|\betl\b|statistic|quant|"
+    r"scientist|architect|\bit\b",
+    re.I,
+)
+CLERICAL = re.compile(r"data entry|clerk|typist|transcri", re.I)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def read_snapshot(source: Path) -> str:
+    """Return the text of PATH from a snapshot git dir at COMMIT, or of a CSV file.
+
+    Args:
+        source: the fetched repository's git dir (``.../repo`` or ``.../repo/.git``), or a file.
+    Returns:
+        The CSV text.
+    """
+    if source.is_file():
+        return source.read_text(encoding="utf-8")
+    blob = subprocess.run(
+        ["git", "--git-dir", str(source), "rev-parse", f"{COMMIT}:{PATH}"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    if blob != BLOB:
+        sys.exit(f"{PATH} at {COMMIT} is blob {blob}, expected {BLOB}")
+    return subprocess.run(
+        ["git", "--git-dir", str(source), "show", f"{COMMIT}:{PATH}"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+
+
+def clean(text: str) -> str:
+    """Plain text: tags stripped, entities unescaped, spaces collapsed, blank lines capped."""
+    text = _TAG.sub(" ", html.unescape(html.unescape(text or "")))
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
+    lines = [re.sub(r"[ \t]+", " ", ln).strip() for ln in text.split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def english_share(text: str) -> float:
+    """Share of word tokens (any script) that are common English function words."""
+    words = re.findall(r"[^\W\d_]+", text.lower())
+    return sum(w in EN_WORDS for w in words) / max(1, len(words))
+
+
+def is_english(text: str) -> bool:
+    """English when EN_SHARE of the words are English function words and English ones outnumber
+    twice over those of the commonest other European language (the posting is not bilingual)."""
+    words = re.findall(r"[^\W\d_]+", text.lower())
+    en = sum(w in EN_WORDS for w in words)
+    other = max(sum(w in ws for w in words) for ws in OTHER_WORDS)
+    return en >= EN_SHARE * max(1, len(words)) and en > 2 * other
+
+
+def stratum(title: str) -> str | None:
+    """``ai`` for AI/ML-flavoured titles, ``tech`` for plain software/data ones, else None."""
+    if AI_TITLE.search(title):
+        return "ai"
+    if TECH_TITLE.search(title) and not CLERICAL.search(title):
+        return "tech"
+    return None
+
+
+def _shingles(text: str, k: int = 5) -> set[int]:
+    words = re.findall(r"\w+", text.lower())
+    return {hash(" ".join(words[i : i + k])) for i in range(max(1, len(words) - k + 1))}
+
+
+def build(text: str) -> tuple[list[dict[str, str]], dict[str, int]]:
+    """Apply the rules of the module docstring to the source CSV text.
+
+    Returns:
+        The kept rows (sorted by id) and the count left after each step.
+    """
+    csv.field_size_limit(1 << 30)
+    raw = list(csv.DictReader(io.StringIO(text)))
+    counts = {"rows": len(raw)}
+    rows, seen = [], set()
+    for r in raw:
+        desc = clean(r["description"])
+        if len(desc) < MIN_CHARS:
+            continue
+        jid = r["id"].strip()
+        if jid in seen:
+            continue
+        seen.add(jid)
+        rows.append(
+            {
+                "id": jid,
+                "title": clean(r["posting_title"]).replace("\n", " "),
+                "company": clean(r["company_name"]).replace("\n", " "),
+                "description": desc,
+                "source": SOURCE,
+                "date": DATE,
+            }
+        )
+    counts["unique_nonempty"] = len(rows)
+    rows = [r for r in rows if is_english(r["description"])]
+    counts["english"] = len(rows)
+    for r in rows:
+        r["stratum"] = stratum(r["title"]) or ""
+    rows = [r for r in rows if r["stratum"]]
+    counts["title_kept"] = len(rows)
+    rows.sort(key=lambda r: int(r["id"]))
+    kept, exact, sh = [], set(), []
+    for r in rows:
+        key = (r["title"].lower(), re.sub(r"\W+", " ", r["description"].lower()).strip())
+        if key in exact:
+            continue
+        s = _shingles(r["description"])
+        if any(len(s & t) / len(s | t) >= NEAR_DUP for t in sh):
+            continue
+        exact.add(key)
+        sh.append(s)
+        kept.append(r)
+    counts["deduplicated"] = len(kept)
+    counts["ai"] = sum(r["stratum"] == "ai" for r in kept)
+    counts["tech"] = sum(r["stratum"] == "tech" for r in kept)
+    return kept, counts
+
+
+def draw(rows: list[dict[str, str]], n: int, seed: int) -> list[str]:
+    """Draw n ids: round(AI_SHARE * n) from stratum ai, the rest from tech, then shuffle."""
+    rng = random.Random(seed)
+    n_ai = round(AI_SHARE * n)
+    out = []
+    for name, k in (("ai", n_ai), ("tech", n - n_ai)):
+        pool = sorted((r["id"] for r in rows if r["stratum"] == name), key=int)
+        if k > len(pool):
+            sys.exit(f"stratum {name} has {len(pool)} rows, {k} wanted")
+        out += rng.sample(pool, k)
+    rng.shuffle(out)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("source", type=Path, help="snapshot git dir or a copy of the CSV")
+    ap.add_argument("--out", type=Path, default=Path("/tmp/src/linkedin.csv"))
+    ap.add_argument("--draw", type=int, default=0, help="ids to draw (0: no draw)")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--draw-out", type=Path, default=Path("data/labels/linkedin_draw.csv"))
+    args = ap.parse_args()
+
+    rows, counts = build(read_snapshot(args.source))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    fields = ["id", "title", "company", "description", "source", "date", "stratum"]
+    with open(args.out, "w", encoding="utf-8", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=fields)
+        w.writeheader()
+        w.writerows(rows)
+    print(" ".join(f"{k}={v}" for k, v in counts.items()), f"-> {args.out}")
+    if args.draw:
+        ids = draw(rows, args.draw, args.seed)
+        args.draw_out.parent.mkdir(parents=True, exist_ok=True)
+        with open(args.draw_out, "w", encoding="utf-8", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["id", "source"])
+            w.writerows([i, SOURCE] for i in ids)
+        print(f"drew {len(ids)} ids (seed {args.seed}) -> {args.draw_out}")
+
+
+if __name__ == "__main__":
+    main()
