@@ -5,11 +5,16 @@ trained on:
 
 - ``data/labels/source_validation.csv``: 210 ``split=test`` postings of the four sources of
   ``../shared/data/real-postings`` (``scripts/draw_source_validation.py``);
-- ``data/labels/real_feed_sample.csv``, its ``split=test`` rows: 103 postings of the real feed.
+- ``data/labels/real_feed_sample.csv``, its ``split=test`` rows: 103 postings of the real feed;
+- ``data/labels/linkedin_validation.csv``: 120 postings of a LinkedIn data/ML search
+  (``docs/sources/linkedin2.md``), joined when its rebuilt text is given (``--linkedin``).
 
-The text stays in ``../shared``; the joined file goes wherever you say (outside the repository):
+The text stays in ``../shared`` (and, for linkedin2, where its rebuild script wrote it); the
+joined file goes wherever you say (outside the repository):
 
     python scripts/join_validation.py /tmp/validation.csv
+    python scripts/build_linkedin_source.py SNAPSHOT --out /tmp/src/linkedin.csv
+    python scripts/join_validation.py /tmp/validation.csv --linkedin /tmp/src/linkedin.csv
 
 Columns: id, source (a short name per source), title, company, description, label, title_label
 (the rules' label from the title; empty for the feed).
@@ -17,8 +22,8 @@ Columns: id, source (a short name per source), title, company, description, labe
 
 from __future__ import annotations
 
+import argparse
 import csv
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,7 +43,7 @@ def _rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def main(out: str) -> None:
+def main(out: str, linkedin: str | None = None) -> None:
     postings = {r["id"]: r for r in _rows(SHARED / "real-postings" / "postings.csv")}
     feed = {r["id"]: r for r in _rows(SHARED / "real-feed" / "postings.csv")}
     rows = []
@@ -48,6 +53,10 @@ def main(out: str) -> None:
     for lab in _rows(ROOT / "data" / "labels" / "real_feed_sample.csv"):
         if lab["split"] == "test":
             rows.append((lab, feed[lab["id"]], FEED, ""))
+    if linkedin:
+        texts = {r["id"]: r for r in _rows(Path(linkedin))}
+        for lab in _rows(ROOT / "data" / "labels" / "linkedin_validation.csv"):
+            rows.append((lab, texts[lab["id"]], lab["source"], ""))
     with open(out, "w", encoding="utf-8", newline="") as f:
         w = csv.writer(f)
         w.writerow(["id", "source", "title", "company", "description", "label", "title_label"])
@@ -67,4 +76,8 @@ def main(out: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "validation.csv")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", nargs="?", default="validation.csv")
+    parser.add_argument("--linkedin", default=None, help="linkedin2's rebuilt CSV (optional)")
+    args = parser.parse_args()
+    main(args.out, args.linkedin)
