@@ -231,7 +231,7 @@ def _pool_curve(bench: Bench, args: argparse.Namespace, training) -> None:  # no
         board = [b for b in args.same_board if b != source]
         others = {
             o: np.flatnonzero((bench.source == o) & held_all)
-            for o in sorted(set(bench.source[held_all])) - {source}
+            for o in sorted(set(bench.source[held_all]) - {source})
         }
         base_acc = {o: bench.accuracy(bench.base, r) for o, r in others.items()}
         prec, cov = bench.auto_band(bench.base, held)
@@ -288,8 +288,15 @@ def _pool_curve(bench: Bench, args: argparse.Namespace, training) -> None:  # no
                     if out:
                         out.write(
                             json.dumps(
-                                {"model": args.model, "source": source, "k": k, "order": name,
-                                 "method": spec, "runs": runs, "mean": m}
+                                {
+                                    "model": args.model,
+                                    "source": source,
+                                    "k": k,
+                                    "order": name,
+                                    "method": spec,
+                                    "runs": runs,
+                                    "mean": m,
+                                }
                             )
                             + "\n"
                         )

@@ -212,6 +212,7 @@ def test_refit_fits_on_the_training_features_plus_the_corrections(
     tiny_trained: RoleClassifier, tmp_path: Path
 ) -> None:
     from role_classifier.modeling.adapt import (
+        TRAINING_FEATURES,
         AdaptOptions,
         TrainingFeatures,
         adapt_classifier,
@@ -239,6 +240,18 @@ def test_refit_fits_on_the_training_features_plus_the_corrections(
     assert adapted.metadata["adapted"]["options"]["method"] == "refit"
     with pytest.raises(AdaptError, match="training_features.npz"):  # in memory: none saved
         adapt_classifier(tiny_trained, postings, labels, options)
+
+    # the default (auto): refit where the base folder has its training features, else anchored
+    assert adapt_classifier(tiny_trained, postings, labels).metadata["adapted"]["method"] == (
+        "anchored"
+    )
+    folder = tmp_path / "base"
+    tiny_trained.save_pretrained(folder, model_card="# tiny\n")
+    training.save(folder / TRAINING_FEATURES)
+    saved = RoleClassifier.from_pretrained(folder)
+    assert saved.adapt([p.description for p in postings], labels).metadata["adapted"]["method"] == (
+        "refit"
+    )
 
 
 def test_share_weighs_the_corrections_together() -> None:

@@ -90,10 +90,11 @@ class AdaptOptions:
     """multiplies the base's title- and description-embedding scales: below 1 the 769 embedding
     weights move less (they are penalised harder) and the role-score weights and biases carry the
     adaptation (``anchored`` only)."""
-    method: str = "anchored"
-    """``anchored``: the penalty is centred on the base head (needs nothing but the base);
-    ``refit``: the head is fitted as ``train`` fits it (anchored on the zero-shot scorer) on the
-    base's own training features plus the corrections (:class:`TrainingFeatures`)."""
+    method: str = "auto"
+    """``refit``: the head is fitted as ``train`` fits it (anchored on the zero-shot scorer) on
+    the base's own training features plus the corrections (:class:`TrainingFeatures`);
+    ``anchored``: the penalty is centred on the base head (needs nothing but the base);
+    ``auto``: ``refit`` where the base has its training features, else ``anchored``."""
     share: float = 0.0
     """above 0: the corrections together weigh this share of the base's training rows, i.e. each
     weighs ``share * n_train / n_corrections`` (never less than ``weight``), so 25 corrections
@@ -102,8 +103,8 @@ class AdaptOptions:
     def __post_init__(self) -> None:
         if not self.weight > 0:
             raise ValueError(f"weight must be above 0, got {self.weight}")
-        if self.method not in ("anchored", "refit"):
-            raise ValueError(f"method must be 'anchored' or 'refit', got {self.method!r}")
+        if self.method not in ("auto", "anchored", "refit"):
+            raise ValueError(f"method must be 'auto', 'anchored' or 'refit', got {self.method!r}")
         if self.share < 0:
             raise ValueError(f"share must be at least 0, got {self.share}")
 
@@ -219,12 +220,17 @@ def adapt_classifier(
         say(f"encoding {len(postings)} corrected postings")
         features = correction_features(base, base.encode(list(postings)))
     views = _views(base, features, y, options.description_only_view)
-    if options.method == "refit":
-        training = training if training is not None else TrainingFeatures.of(base)
+    if options.method != "anchored" and training is None:
+        training = TrainingFeatures.of(base)
+    method = options.method
+    if method == "auto":
+        method = "refit" if training is not None else "anchored"
+    if method == "refit":
         if training is None:
             raise AdaptError(
                 f"the base model has no {TRAINING_FEATURES} to refit on; use method='anchored'"
             )
+        say(f"refitting on the base's {len(training.y)} training postings plus the corrections")
         fit = _refit_fitter(base, options, training, len(postings))
     else:
         fit = _fitter(base, options, len(postings))
@@ -237,6 +243,7 @@ def adapt_classifier(
     adapted.source = None
     metrics = _recalibrate(base, adapted, oof, options) if oof is not None else {}
     adapted.metadata = _metadata(base, names, options, metrics, source, start)
+    adapted.metadata["adapted"]["method"] = method
     say(f"adapted in {time.perf_counter() - start:.1f}s")
     return adapted
 
