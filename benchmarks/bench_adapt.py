@@ -13,6 +13,13 @@ Input: labelled files with ``source``, ``title``, ``description`` and ``label`` 
     .venv/bin/python benchmarks/bench_adapt.py /tmp/validation.csv --no-curve \
         --train-features /tmp/train.npz --ks 25 50 --weights 1
 
+    # a feed the base never saw: corrections from a source's part=pool rows, scored on its
+    # part=held rows (never corrected), the rest of the pool and every other source's held rows
+    .venv/bin/python benchmarks/bench_adapt.py /tmp/adapt/data/bench_pool.csv \
+        --model /tmp/adapt/base-noboard --pool-sources feed --ks 25 50 100 200 \
+        --train-features /tmp/adapt/train_noboard.npz \
+        --methods "anchored weight=1" "refit weight=1" "refit share=0.5" --jsonl runs.jsonl
+
 For each source, the user corrects the first k postings (k = 25, 50, 100, 200, as far as the
 source leaves at least ``--min-rest`` postings to score) in **queue order** (the order
 ``role-classifier review`` gives, from the base model's scores: :func:`role_classifier.review.

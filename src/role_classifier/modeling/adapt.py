@@ -19,10 +19,12 @@ fraction of a second (no torch: the base's own encoder, int8 ONNX by default). T
 4. The held-out data saved with the model (role shares, :mod:`.held_out`) are the base's plus the
    corrections' out-of-fold rows.
 
-Why a penalty towards the base head rather than refitting on the base's training features: the
-shipped model folder does not carry its 2,632 training postings' features (they would need the
-postings and a 90-second encoding pass, or ~8 MB of features in the package); the base head
-already summarises them. ``benchmarks/bench_adapt.py`` measures the result per source.
+Where the base's folder carries its training postings' features (:data:`TRAINING_FEATURES`),
+step 2 is instead the refit ``train`` does, on those rows plus the weighted corrections
+(``method="auto"``, the default; ``"refit"`` or ``"anchored"`` force one): on a feed the base
+never saw it gained about 2 points more than the anchored head with 50-100 corrections. The
+shipped default does not carry the file (5.7 MB; an adapt on it takes minutes, not seconds), so
+it adapts by the anchored head. ``benchmarks/bench_adapt.py`` measures both (docs/adapt.md).
 
 Example:
     >>> base = RoleClassifier.from_pretrained("default")  # doctest: +SKIP
