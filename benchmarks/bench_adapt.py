@@ -13,6 +13,13 @@ Input: labelled files with ``source``, ``title``, ``description`` and ``label`` 
     .venv/bin/python benchmarks/bench_adapt.py /tmp/validation.csv --no-curve \
         --train-features /tmp/train.npz --ks 25 50 --weights 1
 
+    # a feed the base never saw: corrections from a source's part=pool rows, scored on its
+    # part=held rows (never corrected), the rest of the pool and every other source's held rows
+    .venv/bin/python benchmarks/bench_adapt.py /tmp/adapt/data/bench_pool.csv \
+        --model /tmp/adapt/base-noboard --pool-sources feed --ks 25 50 100 200 \
+        --train-features /tmp/adapt/train_noboard.npz \
+        --methods "anchored weight=1" "refit weight=1" "refit share=0.5" --jsonl runs.jsonl
+
 For each source, the user corrects the first k postings (k = 25, 50, 100, 200, as far as the
 source leaves at least ``--min-rest`` postings to score) in **queue order** (the order
 ``role-classifier review`` gives, from the base model's scores: :func:`role_classifier.review.
@@ -35,6 +42,7 @@ Every posting is encoded once with the base model; the features are cached under
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import sys
 import time
@@ -43,7 +51,12 @@ from pathlib import Path
 import numpy as np
 
 from role_classifier.corrections import read_table
-from role_classifier.modeling.adapt import AdaptOptions, adapt_classifier, correction_features
+from role_classifier.modeling.adapt import (
+    AdaptOptions,
+    TrainingFeatures,
+    adapt_classifier,
+    correction_features,
+)
 from role_classifier.modeling.loading import load_classifier
 from role_classifier.review import queue_order
 from role_classifier.text import Posting
@@ -63,14 +76,20 @@ def _rows(paths: list[str]) -> list[dict]:
 
 def _features(base, rows: list[dict], cache_dir: Path) -> tuple[np.ndarray, np.ndarray, float]:  # noqa: ANN001
     """Titled and description-only features of every row (cached), and seconds per posting."""
-    key = hashlib.sha256()
-    key.update(str(getattr(base, "source", "")).encode())
-    key.update((base.source / "head.safetensors").read_bytes() if base.source else b"")
+    key = hashlib.sha256()  # what the features depend on (the encoder, the reading, the roles),
+    c = base.config  # not the head: bases trained with one config share the cache
+    for part in (c.backbone, c.adapter, c.window_tokens, c.max_windows, c.max_chars, c.read):
+        key.update(f"{part}\0".encode())
+    key.update(f"{c.top_k_windows}\0{base.labels}\0{base.backend}".encode())
     for r in rows:
         key.update((r.get("title", "") + "\0" + r["description"]).encode())
     path = cache_dir / f"features-{key.hexdigest()[:16]}.npz"
     if path.is_file():
         data = np.load(path)
+        check = [Posting(r["description"], r.get("title") or None) for r in rows[:2]]
+        again, _ = correction_features(base, base.encode(check))
+        if not np.allclose(again, data["titled"][: len(check)], atol=1e-4):
+            sys.exit(f"{path} was computed with another encoder or taxonomy; remove it")
         return data["titled"], data["plain"], float(data["seconds_per_posting"])
     postings = [Posting(r["description"], r.get("title") or None) for r in rows]
     start = time.perf_counter()
@@ -124,13 +143,15 @@ class Bench:
         )
         return rows[np.array(order)]
 
-    def adapt(self, rows: np.ndarray, weight: float):  # noqa: ANN201
+    def adapt(self, rows: np.ndarray, weight: float | AdaptOptions, training=None):  # noqa: ANN001, ANN201
+        options = weight if isinstance(weight, AdaptOptions) else AdaptOptions(weight=weight)
         return adapt_classifier(
             self.base,
             [self.postings[i] for i in rows],
             [self.labels[i] for i in rows],
-            AdaptOptions(weight=weight),
+            options,
             features=(self.titled[rows], self.plain[rows]),
+            training=training,
         )
 
 
@@ -183,6 +204,125 @@ def _curve(bench: Bench, args: argparse.Namespace) -> None:
                     )
 
 
+def _method(spec: str) -> tuple[str, AdaptOptions]:
+    """``"refit weight=5"``, ``"anchored share=0.5 embedding_freedom=1"``: a name and options."""
+    name, *pairs = spec.split()
+    fields = {f.name: f.type for f in dataclasses.fields(AdaptOptions)}
+    kwargs: dict = {"method": name}
+    for pair in pairs:
+        key, value = pair.split("=")
+        if key not in fields:
+            sys.exit(f"--methods: no AdaptOptions field {key!r}")
+        kwargs[key] = value if key == "method" else float(value)
+    return spec, AdaptOptions(**kwargs)
+
+
+def _pool_curve(bench: Bench, args: argparse.Namespace, training) -> None:  # noqa: ANN001
+    """Corrections from a source's ``part=pool`` rows; scored on its ``part=held`` rows (never
+    corrections), on the pool's remaining rows, and on every other source's held rows."""
+    import json
+
+    part = np.array([r.get("part", "") for r in bench.rows])
+    held_all = part == "held"
+    methods = [_method(spec) for spec in args.methods]
+    out = open(args.jsonl, "a") if args.jsonl else None  # noqa: SIM115
+    head = (
+        f"{'source':<9} {'k':>4} {'order':<6} {'method':<34} | {'held':>5} {'adapt':>5} "
+        f"{'diff':>5} | {'desc':>5} {'adapt':>5} {'diff':>5} | {'rest':>5} {'adapt':>5} "
+        f"{'diff':>5} | {'auto prec':>9} {'cov':>4} | {'rest prec':>9} {'cov':>4} | "
+        f"{'board':>5} | {'others mean':>11} {'worst':>5} | {'s':>4}"
+    )
+    for source in args.pool_sources:
+        pool = np.flatnonzero((bench.source == source) & (part == "pool"))
+        held = np.flatnonzero((bench.source == source) & held_all)
+        board = [b for b in args.same_board if b != source]
+        others = {
+            o: np.flatnonzero((bench.source == o) & held_all)
+            for o in sorted(set(bench.source[held_all]) - {source})
+        }
+        base_acc = {o: bench.accuracy(bench.base, r) for o, r in others.items()}
+        prec, cov = bench.auto_band(bench.base, held)
+        print(
+            f"\n{source}: pool {len(pool)}, held {len(held)}; the base on held: "
+            f"{bench.accuracy(bench.base, held):.3f} with titles, "
+            f"{bench.accuracy(bench.base, held, plain=True):.3f} from descriptions, auto "
+            f"precision {prec:.3f} coverage {cov:.2f}; on the pool "
+            f"{bench.accuracy(bench.base, pool):.3f}; others "
+            + ", ".join(f"{o} {a:.3f}" for o, a in base_acc.items())
+        )
+        print(head)
+        print("-" * len(head))
+        rng = np.random.default_rng(0)
+        orders = [("queue", [bench.queue(pool)])]
+        orders.append(("random", [rng.permutation(pool) for _ in range(args.random)]))
+        for k in args.ks:
+            for spec, options in methods:
+                for name, runs_of in orders:
+                    runs = []
+                    for order in runs_of:
+                        corr, rest = order[:k], order[k:]
+                        start = time.perf_counter()
+                        adapted = bench.adapt(corr, options, training)
+                        seconds = time.perf_counter() - start
+                        p_h, c_h = bench.auto_band(adapted, held)
+                        p_r, c_r = bench.auto_band(adapted, rest)
+                        delta = {
+                            o: bench.accuracy(adapted, r) - base_acc[o] for o, r in others.items()
+                        }
+                        far = [delta[o] for o in others if o not in board]
+                        runs.append(
+                            {
+                                "held_base": bench.accuracy(bench.base, held),
+                                "held": bench.accuracy(adapted, held),
+                                "plain_base": bench.accuracy(bench.base, held, plain=True),
+                                "plain": bench.accuracy(adapted, held, plain=True),
+                                "rest_base": bench.accuracy(bench.base, rest),
+                                "rest": bench.accuracy(adapted, rest),
+                                "auto_precision": p_h,
+                                "auto_coverage": c_h,
+                                "rest_precision": p_r,
+                                "rest_coverage": c_r,
+                                "board": float(np.mean([delta[b] for b in board]))
+                                if board
+                                else float("nan"),
+                                "others_mean": float(np.mean(far)),
+                                "others_worst": float(np.min(far)),
+                                "seconds": seconds,
+                                **{f"d_{o}": d for o, d in delta.items()},
+                            }
+                        )
+                    m = {key: float(np.nanmean([r[key] for r in runs])) for key in runs[0]}
+                    if out:
+                        out.write(
+                            json.dumps(
+                                {
+                                    "model": args.model,
+                                    "source": source,
+                                    "k": k,
+                                    "order": name,
+                                    "method": spec,
+                                    "runs": runs,
+                                    "mean": m,
+                                }
+                            )
+                            + "\n"
+                        )
+                        out.flush()
+                    print(
+                        f"{source[:9]:<9} {k:>4} {name:<6} {spec[:34]:<34} | "
+                        f"{m['held_base']:>5.3f} {m['held']:>5.3f} "
+                        f"{100 * (m['held'] - m['held_base']):>+5.1f} | {m['plain_base']:>5.3f} "
+                        f"{m['plain']:>5.3f} {100 * (m['plain'] - m['plain_base']):>+5.1f} | "
+                        f"{m['rest_base']:>5.3f} {m['rest']:>5.3f} "
+                        f"{100 * (m['rest'] - m['rest_base']):>+5.1f} | "
+                        f"{m['auto_precision']:>9.3f} {m['auto_coverage']:>4.2f} | "
+                        f"{m['rest_precision']:>9.3f} {m['rest_coverage']:>4.2f} | "
+                        f"{100 * m['board']:>+5.1f} | {100 * m['others_mean']:>+11.1f} "
+                        f"{100 * m['others_worst']:>+5.1f} | {m['seconds']:>4.1f}",
+                        flush=True,
+                    )
+
+
 class _TrainSettings:
     """The base's training settings, for :func:`fit_head` (what ``train`` used)."""
 
@@ -216,7 +356,8 @@ def _refit(bench: Bench, train: dict, corr: np.ndarray, weight: float):  # noqa:
 
 def _compare_refit(bench: Bench, args: argparse.Namespace) -> None:
     """Anchored on the base head (adapt) against refitting on the base's training rows."""
-    train = dict(np.load(args.train_features))
+    tf = TrainingFeatures.load(args.train_features)
+    train = {"titled": tf.titled, "plain": tf.plain, "y": tf.y}
     everything = np.arange(len(bench.y))
     start = time.perf_counter()
     again = _refit(bench, train, everything[:0], 1.0)
@@ -258,8 +399,8 @@ def encode_training(base, files: list[str], out: Path) -> None:  # noqa: ANN001
     data = load_training_data(files, base.taxonomy, filters={"split": ["train"]}, on_warning=print)
     titled, plain = correction_features(base, base.encode(data.postings, show_progress=True))
     y = np.array([base.labels.index(label) for label in data.labels])
-    np.savez(out, titled=titled, plain=plain, y=y)
-    print(f"{out}: {len(y)} training postings")
+    TrainingFeatures(titled, plain, y, np.array(data.sources)).save(out)
+    print(f"{out}: {len(y)} training postings, {out.stat().st_size / 1e6:.1f} MB")
 
 
 def _timing(bench: Bench, per_posting: float, weight: float) -> None:
@@ -296,6 +437,21 @@ def main() -> None:
     )
     parser.add_argument("--refit-sources", nargs="+", default=["feed", "remotewlb"])
     parser.add_argument(
+        "--pool-sources",
+        nargs="+",
+        help="instead of the per-source curve: corrections from these sources' part=pool rows, "
+        "scored on their part=held rows, the rest of the pool and the other sources' held rows",
+    )
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        default=["anchored weight=1"],
+        help='with --pool-sources: "METHOD FIELD=VALUE ..." of AdaptOptions each, e.g. '
+        '"anchored weight=5" "refit share=0.5" (refit needs --train-features)',
+    )
+    parser.add_argument("--same-board", nargs="+", default=["feed", "remotewlb"])
+    parser.add_argument("--jsonl", help="with --pool-sources: append every run here")
+    parser.add_argument(
         "--encode-training",
         nargs="+",
         metavar="FILE",
@@ -312,6 +468,12 @@ def main() -> None:
     titled, plain, per_posting = _features(base, rows, args.cache)
     bench = Bench(base, rows, titled, plain)
     print(f"{len(rows)} labelled postings, {len(set(bench.source))} sources, model {args.model}\n")
+    if args.pool_sources:
+        training = None
+        if args.train_features is not None:
+            training = TrainingFeatures.load(args.train_features)
+        _pool_curve(bench, args, training)
+        return
     if not args.no_curve:
         _curve(bench, args)
     if args.train_features is not None:

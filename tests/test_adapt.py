@@ -206,3 +206,59 @@ def _serve_answers(folder: Path) -> None:
         answer = client.post("/v1/classify", json={"text": TEXTS["MLOps Engineer"]})
         assert answer.status_code == 200, answer.text
         assert answer.json()["model"] == str(folder)
+
+
+def test_refit_fits_on_the_training_features_plus_the_corrections(
+    tiny_trained: RoleClassifier, tmp_path: Path
+) -> None:
+    from role_classifier.modeling.adapt import (
+        TRAINING_FEATURES,
+        AdaptOptions,
+        TrainingFeatures,
+        adapt_classifier,
+        correction_features,
+    )
+    from role_classifier.text import Posting
+
+    rows = _rows(4)
+    postings = [Posting(r["description"], r["title"]) for r in rows]
+    labels = [r["correct_role"] for r in rows]
+    titled, plain = correction_features(tiny_trained, tiny_trained.encode(postings))
+    y = np.array([tiny_trained.labels.index(lab) for lab in labels])
+    TrainingFeatures(titled, plain, y, np.array(["a.csv"] * 8 + ["b.csv"] * 8)).save(
+        tmp_path / "training.npz"
+    )
+    training = TrainingFeatures.load(tmp_path / "training.npz")
+    np.testing.assert_allclose(training.titled, titled, atol=2e-3)  # float16 on disk
+    x, yy, w = training.stacked(1.0)
+    assert x.shape == (32, titled.shape[1]) and yy.tolist() == y.tolist() * 2
+    np.testing.assert_allclose(w, 1.0)  # two files of 8: balanced already
+
+    options = AdaptOptions(method="refit", weight=5.0)
+    adapted = adapt_classifier(tiny_trained, postings, labels, options, training=training)
+    assert np.mean(np.array(adapted.predict([p.description for p in postings])) == labels) >= 0.9
+    assert adapted.metadata["adapted"]["options"]["method"] == "refit"
+    with pytest.raises(AdaptError, match="training_features.npz"):  # in memory: none saved
+        adapt_classifier(tiny_trained, postings, labels, options)
+
+    # the default (auto): refit where the base folder has its training features, else anchored
+    assert adapt_classifier(tiny_trained, postings, labels).metadata["adapted"]["method"] == (
+        "anchored"
+    )
+    folder = tmp_path / "base"
+    tiny_trained.save_pretrained(folder, model_card="# tiny\n")
+    training.save(folder / TRAINING_FEATURES)
+    saved = RoleClassifier.from_pretrained(folder)
+    assert saved.adapt([p.description for p in postings], labels).metadata["adapted"]["method"] == (
+        "refit"
+    )
+
+
+def test_share_weighs_the_corrections_together() -> None:
+    from role_classifier.modeling.adapt import AdaptOptions
+
+    assert AdaptOptions(weight=2.0).correction_weight(50, 1000) == 2.0
+    assert AdaptOptions(share=0.5).correction_weight(50, 1000) == 10.0
+    assert AdaptOptions(share=0.5).correction_weight(500, 1000) == 1.0  # never below weight
+    with pytest.raises(ValueError, match="method"):
+        AdaptOptions(method="magic")

@@ -106,8 +106,7 @@ def adapted_model_card(clf: RoleClassifier, command: str = "") -> str:
         "",
         f"This model is `{adapted.get('base', '?')}` with its head refitted on "
         f"{corrections.get('total', '?')} corrections from `{corrections.get('source', '?')}` "
-        f"on {adapted.get('at', '?')} (`role-classifier adapt`: the head is kept near the base's, "
-        f"each correction weighted {adapted.get('options', {}).get('weight', '?')}; the "
+        f"on {adapted.get('at', '?')} (`role-classifier adapt`: {_how(adapted)}; the "
         "temperatures and the review band were refitted on the corrections' out-of-fold scores).",
         "",
         "| role | corrections |",
@@ -133,3 +132,17 @@ def adapted_model_card(clf: RoleClassifier, command: str = "") -> str:
             "whole feed.",
         ]
     return model_card(clf, command) + "\n".join(lines) + "\n"
+
+
+def _how(adapted: dict[str, Any]) -> str:
+    """How the head was refitted, for the model card."""
+    weight = adapted.get("options", {}).get("weight", "?")
+    share = adapted.get("options", {}).get("share", 0)
+    weighed = (
+        f"the corrections together weighted {share} of the base's training rows"
+        if share
+        else f"each correction weighted {weight}"
+    )
+    if adapted.get("method") == "refit":
+        return f"refitted on the base's own training features plus the corrections, {weighed}"
+    return f"the head is kept near the base's, {weighed}"
