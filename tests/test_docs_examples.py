@@ -168,10 +168,44 @@ def _tidy(text: str) -> list[str]:
     return lines
 
 
+CPU_DEPENDENT = "# figures may move by a posting between CPUs"
+"""A block's first line that says its printed figures depend on the CPU: the int8 kernels of
+another CPU round a few activations differently, which flips a posting near a tie (measured: one
+of 66 between an AVX2 and an AVX-512 machine). Its numbers are compared within one posting:
+integers within 1, decimals within 0.02; its words exactly."""
+
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+def _same_within_a_posting(actual: list[str], expected: list[str]) -> bool:
+    """True when the lines match word for word and number for number, within one posting."""
+    if len(actual) != len(expected):
+        return False
+    for got, want in zip(actual, expected):
+        if _NUMBER.sub("#", got).split() != _NUMBER.sub("#", want).split():
+            return False
+        for a, b in zip(_NUMBER.findall(got), _NUMBER.findall(want)):
+            limit = 0.02 if "." in a + b else 1
+            if abs(float(a) - float(b)) > limit + 1e-9:
+                return False
+    return True
+
+
+def test_cpu_dependent_figures_match_within_one_posting() -> None:
+    assert _same_within_a_posting(["63 of 66 right"], ["62 of 66 right"])
+    assert _same_within_a_posting(["Other  0.212  0.288"], ["Other  0.197  0.273"])
+    assert not _same_within_a_posting(["61 of 66 right"], ["63 of 66 right"])
+    assert not _same_within_a_posting(["Other  0.250"], ["Other  0.197"])
+    assert not _same_within_a_posting(["63 of 66 wrong"], ["63 of 66 right"])
+
+
 def check_python(block: Block) -> None:
     printed = run_python(block)
+    tolerant = bool(block.lines) and block.lines[0] == CPU_DEPENDENT
     for end, _, expected in _prints(block.text):
         actual = _tidy(printed.get(end, ""))
+        if tolerant and _same_within_a_posting(actual, _tidy("\n".join(expected))):
+            continue
         assert actual == _tidy("\n".join(expected)), (
             f"{block.path}: the print ending on line {block.line + end - 1} writes\n"
             + "\n".join(actual)
