@@ -43,6 +43,7 @@ def test_onnx_embeddings_agree_with_torch(
     assert float((a * b).sum(axis=1).min()) > 0.98  # int8 per channel stays close
 
 
+@pytest.mark.slow  # an ONNX export in a subprocess: 6-9 s
 def test_cache_is_keyed_and_a_corrupt_file_is_rebuilt(
     tiny_onnx: RoleClassifier, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd
 ) -> None:
@@ -304,6 +305,7 @@ def test_bundled_backbone_without_the_train_extra(monkeypatch: pytest.MonkeyPatc
         bundled_backbone_path()
 
 
+@pytest.mark.slow  # an ONNX export in a subprocess: 6-9 s
 def test_without_torch_the_shipped_file_classifies_and_builds_name_the_train_extra(
     tiny_model_dir: Path, tmp_path: Path
 ) -> None:
