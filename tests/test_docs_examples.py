@@ -171,7 +171,7 @@ def _tidy(text: str) -> list[str]:
 CPU_DEPENDENT = "# figures may move by a posting between CPUs"
 """A block's first line that says its printed figures depend on the CPU: the int8 kernels of
 another CPU round a few activations differently, which flips a posting near a tie (measured: one
-of 66 between an AVX2 and an AVX-512 machine). Its numbers are compared within one posting:
+of 66 between an AVX2 machine and the one before it). Its numbers are compared within one posting:
 integers within 1, decimals within 0.02; its words exactly."""
 
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
