@@ -262,3 +262,14 @@ def test_share_weighs_the_corrections_together() -> None:
     assert AdaptOptions(share=0.5).correction_weight(500, 1000) == 1.0  # never below weight
     with pytest.raises(ValueError, match="method"):
         AdaptOptions(method="magic")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("weight", 0.0), ("share", -1.0), ("folds", 1), ("review_precision", 0.0), ("method", "x")],
+)
+def test_every_option_is_validated(field: str, value: object) -> None:
+    from role_classifier.modeling.adapt import AdaptOptions
+
+    with pytest.raises(ValueError, match=field):
+        AdaptOptions(**{field: value})

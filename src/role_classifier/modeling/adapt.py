@@ -109,16 +109,16 @@ class AdaptOptions:
             raise ValueError(f"method must be 'auto', 'anchored' or 'refit', got {self.method!r}")
         if self.share < 0:
             raise ValueError(f"share must be at least 0, got {self.share}")
+        if self.folds < 2:
+            raise ValueError(f"folds must be at least 2, got {self.folds}")
+        if not 0 < self.review_precision <= 1:
+            raise ValueError(f"review_precision must be in (0, 1], got {self.review_precision}")
 
     def correction_weight(self, n_corrections: int, n_train: float) -> float:
         """Each correction's weight: ``weight``, or its part of ``share`` of ``n_train`` rows."""
         if self.share > 0 and n_corrections:
             return max(self.weight, self.share * n_train / n_corrections)
         return self.weight
-        if self.folds < 2:
-            raise ValueError(f"folds must be at least 2, got {self.folds}")
-        if not 0 < self.review_precision <= 1:
-            raise ValueError(f"review_precision must be in (0, 1], got {self.review_precision}")
 
 
 @dataclass
