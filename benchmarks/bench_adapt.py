@@ -323,46 +323,27 @@ def _pool_curve(bench: Bench, args: argparse.Namespace, training) -> None:  # no
                     )
 
 
-class _TrainSettings:
-    """The base's training settings, for :func:`fit_head` (what ``train`` used)."""
-
-    def __init__(self, saved: dict) -> None:
-        self.c, self.class_weight, self.max_iter = saved["c"], saved["class_weight"], 3000
-        self.title_embedding_scale = saved["title_embedding_scale"]
-        self.embedding_scale = saved["embedding_scale"]
-
-
-def _refit(bench: Bench, train: dict, corr: np.ndarray, weight: float):  # noqa: ANN202
-    """The other design: the base's own training rows (both views) plus the corrections, refitted
-    from scratch as ``train`` does (anchored on the zero-shot scorer); the base's temperatures."""
+def _refit_alone(bench: Bench, training: TrainingFeatures):  # noqa: ANN202
+    """The base's head refitted on its own training features, no corrections (a check that the
+    features are the ones it was trained on): ``adapt``'s refit, with nothing added."""
     import copy
 
-    from role_classifier.modeling.fitting import fit_head
+    from role_classifier.modeling.adapt import _refit_fitter
 
-    base = bench.base
-    titled = bench.titled[corr]
-    has_title = base.layout.titled(titled)
-    x = np.vstack([train["titled"], train["plain"], titled, bench.plain[corr][has_title]])
-    y_corr = np.concatenate([bench.y[corr], bench.y[corr][has_title]])
-    y = np.concatenate([train["y"], train["y"], y_corr])
-    sw = np.concatenate([np.ones(2 * len(train["y"])), np.full(len(y_corr), weight)])
-    settings = _TrainSettings(base.metadata["train_config"])
-    model = copy.copy(base)
-    model.head = fit_head(
-        x, y, base.layout, settings, base.zero_shot_head()["weight"], sample_weight=sw
-    )
+    fit = _refit_fitter(bench.base, AdaptOptions(method="refit"), training, 0)
+    model = copy.copy(bench.base)
+    model.head = fit(np.zeros((0, bench.titled.shape[1])), np.zeros(0, dtype=int))
     return model
 
 
 def _compare_refit(bench: Bench, args: argparse.Namespace) -> None:
     """Anchored on the base head (adapt) against refitting on the base's training rows."""
     tf = TrainingFeatures.load(args.train_features)
-    train = {"titled": tf.titled, "plain": tf.plain, "y": tf.y}
     everything = np.arange(len(bench.y))
     start = time.perf_counter()
-    again = _refit(bench, train, everything[:0], 1.0)
+    again = _refit_alone(bench, tf)
     print(
-        f"\nrefit on the base's {len(train['y'])} training postings alone: accuracy "
+        f"\nrefit on the base's {len(tf.y)} training postings alone: accuracy "
         f"{bench.accuracy(again, everything):.3f} on all rows here (the base: "
         f"{bench.accuracy(bench.base, everything):.3f}); {time.perf_counter() - start:.0f} s a refit"
     )
@@ -379,7 +360,8 @@ def _compare_refit(bench: Bench, args: argparse.Namespace) -> None:
             for name, order in orders:
                 for weight in args.weights:
                     corr, rest = order[:k], order[k:]
-                    adapted, refit = bench.adapt(corr, weight), _refit(bench, train, corr, weight)
+                    adapted = bench.adapt(corr, weight)
+                    refit = bench.adapt(corr, AdaptOptions(method="refit", weight=weight), tf)
                     base_o = bench.accuracy(bench.base, others)
                     print(
                         f"{source[:10]:<10} {k:>3} {name:<7} {weight:>3g} "
