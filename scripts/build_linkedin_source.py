@@ -15,10 +15,9 @@ Rules, in order:
    guard), spaces collapsed, newlines kept.
 2. Drop rows whose cleaned description is shorter than 200 characters ("empty").
 3. Drop repeated LinkedIn job ids (the same posting returned by two searches), keeping the first.
-4. Keep English only: a description is English when at least 8% of its word tokens (any
-   script) are among a short list of common English function words and these outnumber twice
-   over the function words of the commonest of French, German, Dutch, Spanish, Italian and
-   Portuguese (English postings score 15-30%; Italian, Spanish, Dutch, Greek ones under 8%).
+4. Keep English only: the project's own language identifier
+   (:func:`role_classifier.text.detect_language`, py3langid per chunk) says most of the
+   description is English (it drops the Italian, Spanish, Dutch, Greek and bilingual ones).
 5. Keep a title only if it is AI/ML-flavoured (``AI_TITLE``: machine learning, ML, AI,
    artificial intelligence, deep learning, MLOps, LLM, NLP, computer vision, GenAI/generative,
    prompt, agentic/AI agent, research/applied scientist, research engineer ...) -> stratum ``ai``;
@@ -54,6 +53,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from role_classifier.text import detect_language
+
 REPO = "muabdalaleam/data-jobs-analysis"
 COMMIT = "867930bb6bcb86951c3355612eb15f56f83857aa"  # snapshot HEAD (2025-09-10)
 FILE_COMMIT = "e6dd3b87a4ed9179c0d86a3b0bc7b890f53277b0"  # last change of PATH (2025-09-09)
@@ -63,25 +64,9 @@ SOURCE = "linkedin2"
 DATE = "2025-09-09"  # collection date (commit of the file); postings were 1 day to ~1 month old
 
 MIN_CHARS = 200
-EN_SHARE = 0.08
 NEAR_DUP = 0.8
 AI_SHARE = 0.7
 
-EN_WORDS = frozenset(
-    "the and to of you with for our are will in is we a this your be on as an or that have "
-    "from by at all experience team work who can".split()
-)
-OTHER_WORDS = [
-    frozenset(ws.split())
-    for ws in (
-        "le la les des et du une pour avec vous nous est dans sur au aux",  # French
-        "der die das und mit für sie wir ist ein eine zu von auf den im",  # German
-        "de het een en van voor met je wij zijn op te bij als ook",  # Dutch
-        "el la los las y del con para una por que en es tu nuestro",  # Spanish
-        "il di e che per con una un della nel sono del alla delle gli",  # Italian
-        "o os e do da dos das com para uma um em que no na",  # Portuguese
-    )
-]
 AI_TITLE = re.compile(
     r"machine[- ]learning|\bml\b|\bai\b|\ba\.i\.|artificial intelligence|deep learning|"
     r"\bml ?ops\b|\bllms?\b|\bnlp\b|natural language|computer vision|\bgen ?ai\b|generative|"
@@ -133,21 +118,6 @@ def clean(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
-def english_share(text: str) -> float:
-    """Share of word tokens (any script) that are common English function words."""
-    words = re.findall(r"[^\W\d_]+", text.lower())
-    return sum(w in EN_WORDS for w in words) / max(1, len(words))
-
-
-def is_english(text: str) -> bool:
-    """English when EN_SHARE of the words are English function words and English ones outnumber
-    twice over those of the commonest other European language (the posting is not bilingual)."""
-    words = re.findall(r"[^\W\d_]+", text.lower())
-    en = sum(w in EN_WORDS for w in words)
-    other = max(sum(w in ws for w in words) for ws in OTHER_WORDS)
-    return en >= EN_SHARE * max(1, len(words)) and en > 2 * other
-
-
 def stratum(title: str) -> str | None:
     """``ai`` for AI/ML-flavoured titles, ``tech`` for plain software/data ones, else None."""
     if AI_TITLE.search(title):
@@ -191,7 +161,7 @@ def build(text: str) -> tuple[list[dict[str, str]], dict[str, int]]:
             }
         )
     counts["unique_nonempty"] = len(rows)
-    rows = [r for r in rows if is_english(r["description"])]
+    rows = [r for r in rows if detect_language(r["description"]) == "en"]
     counts["english"] = len(rows)
     for r in rows:
         r["stratum"] = stratum(r["title"]) or ""
