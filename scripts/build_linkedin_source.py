@@ -32,6 +32,9 @@ The draw (``--draw 120 --seed 7``) takes round(0.7 * N) ids uniformly from strat
 rest from stratum ``tech`` (pools sorted by id, one ``random.Random(seed)``), then shuffles the
 drawn ids with the same generator so the file does not reveal the strata.
 
+Cleaning, the English filter, the title strata, the deduplication and the draw live in
+``scripts/_sources.py``, shared with ``scripts/draw_linkedin2_train.py``.
+
 Usage::
 
     # the snapshot's git dir (from the fetch tool) or a copy of the CSV file
@@ -45,15 +48,12 @@ from __future__ import annotations
 
 import argparse
 import csv
-import html
 import io
-import random
-import re
 import subprocess
 import sys
 from pathlib import Path
 
-from role_classifier.text import detect_language
+from _sources import clean, dedup, draw, english, stratum, write_ids, write_rows
 
 REPO = "muabdalaleam/data-jobs-analysis"
 COMMIT = "867930bb6bcb86951c3355612eb15f56f83857aa"  # snapshot HEAD (2025-09-10)
@@ -64,24 +64,7 @@ SOURCE = "linkedin2"
 DATE = "2025-09-09"  # collection date (commit of the file); postings were 1 day to ~1 month old
 
 MIN_CHARS = 200
-NEAR_DUP = 0.8
 AI_SHARE = 0.7
-
-AI_TITLE = re.compile(
-    r"machine[- ]learning|\bml\b|\bai\b|\ba\.i\.|artificial intelligence|deep learning|"
-    r"\bml ?ops\b|\bllms?\b|\bnlp\b|natural language|computer vision|\bgen ?ai\b|generative|"
-    r"\bprompt\b|agentic|\bai agents?\b|research scientist|applied scientist|research engineer|"
-    r"neural|reinforcement learning|foundation model|language model",
-    re.I,
-)
-TECH_TITLE = re.compile(
-    r"data|analytic|analyst|business intelligence|\bbi\b|power ?bi|tableau|software|developer|"
-    r"programmer|engineer|devops|cloud|python|\bsql\b|database|\betl\b|statistic|quant|"
-    r"scientist|architect|\bit\b",
-    re.I,
-)
-CLERICAL = re.compile(r"data entry|clerk|typist|transcri", re.I)
-_TAG = re.compile(r"<[^>]+>")
 
 
 def read_snapshot(source: Path) -> str:
@@ -108,28 +91,6 @@ def read_snapshot(source: Path) -> str:
         capture_output=True,
         text=True,
     ).stdout
-
-
-def clean(text: str) -> str:
-    """Plain text: tags stripped, entities unescaped, spaces collapsed, blank lines capped."""
-    text = _TAG.sub(" ", html.unescape(html.unescape(text or "")))
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
-    lines = [re.sub(r"[ \t]+", " ", ln).strip() for ln in text.split("\n")]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-
-
-def stratum(title: str) -> str | None:
-    """``ai`` for AI/ML-flavoured titles, ``tech`` for plain software/data ones, else None."""
-    if AI_TITLE.search(title):
-        return "ai"
-    if TECH_TITLE.search(title) and not CLERICAL.search(title):
-        return "tech"
-    return None
-
-
-def _shingles(text: str, k: int = 5) -> set[int]:
-    words = re.findall(r"\w+", text.lower())
-    return {hash(" ".join(words[i : i + k])) for i in range(max(1, len(words) - k + 1))}
 
 
 def build(text: str) -> tuple[list[dict[str, str]], dict[str, int]]:
@@ -161,42 +122,18 @@ def build(text: str) -> tuple[list[dict[str, str]], dict[str, int]]:
             }
         )
     counts["unique_nonempty"] = len(rows)
-    rows = [r for r in rows if detect_language(r["description"]) == "en"]
+    rows = english(rows)
     counts["english"] = len(rows)
     for r in rows:
         r["stratum"] = stratum(r["title"]) or ""
     rows = [r for r in rows if r["stratum"]]
     counts["title_kept"] = len(rows)
     rows.sort(key=lambda r: int(r["id"]))
-    kept, exact, sh = [], set(), []
-    for r in rows:
-        key = (r["title"].lower(), re.sub(r"\W+", " ", r["description"].lower()).strip())
-        if key in exact:
-            continue
-        s = _shingles(r["description"])
-        if any(len(s & t) / len(s | t) >= NEAR_DUP for t in sh):
-            continue
-        exact.add(key)
-        sh.append(s)
-        kept.append(r)
+    kept = dedup(rows)
     counts["deduplicated"] = len(kept)
     counts["ai"] = sum(r["stratum"] == "ai" for r in kept)
     counts["tech"] = sum(r["stratum"] == "tech" for r in kept)
     return kept, counts
-
-
-def draw(rows: list[dict[str, str]], n: int, seed: int) -> list[str]:
-    """Draw n ids: round(AI_SHARE * n) from stratum ai, the rest from tech, then shuffle."""
-    rng = random.Random(seed)
-    n_ai = round(AI_SHARE * n)
-    out = []
-    for name, k in (("ai", n_ai), ("tech", n - n_ai)):
-        pool = sorted((r["id"] for r in rows if r["stratum"] == name), key=int)
-        if k > len(pool):
-            sys.exit(f"stratum {name} has {len(pool)} rows, {k} wanted")
-        out += rng.sample(pool, k)
-    rng.shuffle(out)
-    return out
 
 
 def main() -> None:
@@ -209,20 +146,11 @@ def main() -> None:
     args = ap.parse_args()
 
     rows, counts = build(read_snapshot(args.source))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    fields = ["id", "title", "company", "description", "source", "date", "stratum"]
-    with open(args.out, "w", encoding="utf-8", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=fields)
-        w.writeheader()
-        w.writerows(rows)
+    write_rows(args.out, rows)
     print(" ".join(f"{k}={v}" for k, v in counts.items()), f"-> {args.out}")
     if args.draw:
-        ids = draw(rows, args.draw, args.seed)
-        args.draw_out.parent.mkdir(parents=True, exist_ok=True)
-        with open(args.draw_out, "w", encoding="utf-8", newline="") as f:
-            w = csv.writer(f)
-            w.writerow(["id", "source"])
-            w.writerows([i, SOURCE] for i in ids)
+        ids = draw(rows, args.draw, args.seed, AI_SHARE)
+        write_ids(args.draw_out, ids, SOURCE)
         print(f"drew {len(ids)} ids (seed {args.seed}) -> {args.draw_out}")
 
 
