@@ -309,6 +309,12 @@ def _fitter(
     return fit
 
 
+REFIT_TOL = 1e-6
+"""The refit's L-BFGS stopping rule (relative decrease of the objective; ``train`` uses scipy's
+2.2e-9). Started from the base's head, a refit of v7 with 100 corrections stopped after 35-41
+steps instead of about 260, with the same answer on 99.96% of 5,464 feature rows and every
+probability within 0.008 of the tight fit's (docs/adapt.md)."""
+
 TRAINING_FEATURES = "training_features.npz"
 """The file of a model folder with its training postings' features (``method="refit"``)."""
 
@@ -371,6 +377,7 @@ def _refit_fitter(
     tx, ty, tw = training.stacked(float(saved.get("source_balance", 0.0)))
     weight = options.correction_weight(n_postings, float(len(training.y)))
     layout = base.layout
+    start = base.active_head()  # near the optimum on the training rows alone
 
     def fit(x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
         return fit_head(
@@ -380,6 +387,8 @@ def _refit_fitter(
             settings,
             anchor,
             sample_weight=np.concatenate([tw, np.full(len(y), weight)]),
+            init=start,
+            tol=REFIT_TOL,
         )
 
     return fit
