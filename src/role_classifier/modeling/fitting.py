@@ -130,7 +130,9 @@ def _fit_anchored(
     def scaled(weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """A raw-space weight matrix in the standardised space, and its share of the bias."""
         w = np.asarray(weight, dtype=float)
-        return np.where(finite, w * np.where(finite, std, 0.0), 0.0), w @ np.where(finite, mean, 0.0)
+        return np.where(finite, w * np.where(finite, std, 0.0), 0.0), w @ np.where(
+            finite, mean, 0.0
+        )
 
     w0, b0 = scaled(anchor)
     if anchor_bias is not None:
