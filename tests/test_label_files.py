@@ -13,6 +13,7 @@ LABELS = Path(__file__).resolve().parents[1] / "data" / "labels"
 TWO_READER_FILES = [
     "source_validation.csv",
     "linkedin_validation.csv",
+    "linkedin2_train.csv",
     "real_feed_sample.csv",
     "real_feed_train.csv",
     "real_feed_active.csv",
@@ -45,6 +46,7 @@ def test_validation_rows_are_never_training_rows() -> None:
     """The per-source validation ids are disjoint from the read training postings."""
     train = {r["id"] for r in _rows("real_feed_train.csv")}
     train |= {r["id"] for r in _rows("real_feed_sample.csv") if r["split"] == "train"}
+    train |= {r["id"] for r in _rows("linkedin2_train.csv")}
     validation = {r["id"] for r in _rows("source_validation.csv")}
     validation |= {r["id"] for r in _rows("real_feed_sample.csv") if r["split"] == "test"}
     validation |= {r["id"] for r in _rows("linkedin_validation.csv")}
@@ -54,3 +56,5 @@ def test_validation_rows_are_never_training_rows() -> None:
 def test_linkedin_draw_matches_its_labels() -> None:
     drawn = [r["id"] for r in _rows("linkedin_draw.csv")]
     assert drawn == [r["id"] for r in _rows("linkedin_validation.csv")]
+    drawn = [r["id"] for r in _rows("linkedin2_train_draw.csv")]
+    assert drawn == [r["id"] for r in _rows("linkedin2_train.csv")]

@@ -130,6 +130,29 @@ def test_train_is_deterministic_and_round_trips(
     a.save_pretrained(tmp_path / "m")
     loaded = RoleClassifier.from_pretrained(tmp_path / "m", backend="torch")
     np.testing.assert_allclose(loaded.predict_proba(texts), a.predict_proba(texts), atol=1e-5)
+    _check_training_features(a, data, loaded, tmp_path)
+
+
+def _check_training_features(trained, data, loaded, tmp_path: Path) -> None:  # noqa: ANN001
+    """``train`` keeps both views of every posting; ``save_pretrained`` writes them, a reloaded
+    model saved elsewhere carries them along, an adapted model has none (and a stale file in its
+    folder is removed), so ``adapt`` refits only on the rows its base head was trained on."""
+    from role_classifier.modeling.training_features import TRAINING_FEATURES, TrainingFeatures
+
+    file = tmp_path / "m" / TRAINING_FEATURES
+    saved = TrainingFeatures.load(file)
+    assert saved.titled.shape == saved.plain.shape == (20, trained.n_features)
+    assert [trained.labels[i] for i in saved.y] == data.labels
+    assert len(set(saved.sources)) == 1 and str(saved.sources[0]).endswith("train.csv")
+    np.testing.assert_allclose(saved.titled, trained.training_features.titled, atol=2e-3)
+
+    loaded.save_pretrained(tmp_path / "copy")
+    assert (tmp_path / "copy" / TRAINING_FEATURES).read_bytes() == file.read_bytes()
+    texts = [p.description for p in data.postings]
+    mine = loaded.adapt(texts[:12], data.labels[:12])
+    assert mine.metadata["adapted"]["method"] == "refit"
+    mine.save_pretrained(tmp_path / "copy")  # over the folder that held the base's file
+    assert not (tmp_path / "copy" / TRAINING_FEATURES).exists()
 
 
 def test_finetune_changes_the_backbone(train_csv: Path, tiny_config, tmp_path: Path) -> None:

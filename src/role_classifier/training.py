@@ -39,6 +39,7 @@ from .modeling.fitting import fit_head, fit_temperature, source_weights
 from .modeling.head import fit_review
 from .modeling.held_out import HeldOut
 from .modeling.model import Encoded, ModelConfig, RoleClassifier
+from .modeling.training_features import TrainingFeatures
 from .taxonomy import Taxonomy, load_taxonomy
 from .text import Posting
 from .training_config import TrainConfig
@@ -277,6 +278,10 @@ def train(
     if held_out is not None:
         held_out_metrics = _calibrate(clf, held_out, config, say)
     clf.metadata = _metadata(data, y, config, held_out_metrics, start)
+    if views.plain is not None:  # what adapt's refit fits on (training_features.npz)
+        clf.training_features = TrainingFeatures(
+            views.titled, views.plain, y, np.array(data.sources or ["" for _ in y])
+        )
     return clf
 
 

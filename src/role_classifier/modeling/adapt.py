@@ -49,6 +49,7 @@ from ..text import Posting
 from .fitting import fit_head, fit_temperature
 from .head import fit_review
 from .held_out import HeldOut
+from .training_features import TRAINING_FEATURES, TrainingFeatures
 
 RoleClassifier = Any
 """a :class:`.model.RoleClassifier`: not imported, since ``RoleClassifier.adapt`` imports this."""
@@ -243,6 +244,7 @@ def adapt_classifier(
     adapted.head = fit(views.x, views.y)
     adapted.config = dataclasses.replace(base.config)
     adapted.source = None
+    adapted.training_features = None  # the base's rows no longer describe this head
     metrics = _recalibrate(base, adapted, oof, options) if oof is not None else {}
     adapted.metadata = _metadata(base, names, options, metrics, source, start)
     adapted.metadata["adapted"]["method"] = method
@@ -314,56 +316,6 @@ REFIT_TOL = 1e-6
 2.2e-9). Started from the base's head, a refit of v7 with 100 corrections stopped after 35-41
 steps instead of about 260, with the same answer on 99.96% of 5,464 feature rows and every
 probability within 0.008 of the tight fit's (docs/adapt.md)."""
-
-TRAINING_FEATURES = "training_features.npz"
-"""The file of a model folder with its training postings' features (``method="refit"``)."""
-
-
-@dataclass
-class TrainingFeatures:
-    """A model's training postings as its head saw them: both views, labels and training files."""
-
-    titled: np.ndarray
-    plain: np.ndarray
-    y: np.ndarray
-    sources: np.ndarray
-    """per posting, the training file it came from (for ``source_balance``)."""
-
-    def stacked(self, balance: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Both views stacked, labels and row weights, as ``train`` fits them."""
-        from .fitting import source_weights
-
-        w = source_weights([str(s) for s in self.sources], balance)
-        w = np.ones(len(self.y)) if w is None else w
-        x = np.vstack([self.titled, self.plain]).astype(np.float64)
-        return x, np.tile(self.y, 2), np.tile(w, 2)
-
-    def save(self, path: Any) -> None:
-        """Float16 features (the head's inputs are embeddings and scores in [-1, 1]), compressed."""
-        np.savez_compressed(
-            path,
-            titled=self.titled.astype(np.float16),
-            plain=self.plain.astype(np.float16),
-            y=self.y.astype(np.int16),
-            sources=np.asarray(self.sources, dtype=str),
-        )
-
-    @classmethod
-    def load(cls, path: Any) -> TrainingFeatures:
-        with np.load(path) as data:
-            return cls(
-                data["titled"].astype(np.float32),
-                data["plain"].astype(np.float32),
-                data["y"].astype(int),
-                data["sources"],
-            )
-
-    @classmethod
-    def of(cls, base: RoleClassifier) -> TrainingFeatures | None:
-        """The base folder's :data:`TRAINING_FEATURES`, or None."""
-        folder = getattr(base, "source", None)
-        path = None if folder is None else folder / TRAINING_FEATURES
-        return cls.load(path) if path is not None and path.is_file() else None
 
 
 def _refit_fitter(

@@ -44,6 +44,7 @@ from .held_out import HeldOut
 from .names import DEFAULT_MODEL_DIR
 from .persistence import Persistence
 from .scoring import Encoded
+from .training_features import TrainingFeatures
 
 __all__ = ["DEFAULT_MODEL_DIR", "Encoded", "ModelConfig", "Prediction", "RoleClassifier"]
 
@@ -97,6 +98,8 @@ class RoleClassifier(Evidence, Decisions, Persistence):
         self._patterns: dict[str, list[set[str]]] | None = None
         self._sections = None
         self.held_out: HeldOut | None = None
+        self.training_features: TrainingFeatures | None = None
+        """set by ``train``; written by ``save_pretrained`` for ``adapt``'s refit."""
         """out-of-fold calibrated probabilities from training (:mod:`.held_out`)."""
 
     @property

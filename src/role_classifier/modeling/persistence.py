@@ -18,6 +18,7 @@ from .held_out import HELD_OUT_NAME, HeldOut
 from .names import DEFAULT_MODEL_DIR, resolve_model_name
 from .prototypes import PROTOTYPES_NAME, write_prototypes
 from .scoring import SECTIONS_DIR, Scoring
+from .training_features import TRAINING_FEATURES, TrainingFeatures
 
 __all__ = ["CONFIG_NAME", "FORMAT_VERSION", "WEIGHTS_NAME", "Persistence"]
 
@@ -33,6 +34,7 @@ class Persistence(Scoring):
 
     metadata: dict[str, Any]
     held_out: HeldOut | None
+    training_features: TrainingFeatures | None
 
     def save_pretrained(self, path: str | Path, model_card: str | None = None) -> None:
         """Write ``config.json``, ``head.safetensors`` (when trained) and ``README.md``.
@@ -72,9 +74,26 @@ class Persistence(Scoring):
             (path / "README.md").write_text(model_card, encoding="utf-8")
         if self.held_out is not None:  # held_out.safetensors: role shares, the review band
             self.held_out.save(path)
+        self._save_training_features(path)
         key = self.prototype_key() if self._encoder is not None else None
         if key is not None:  # role embeddings for this ONNX build, so loading needs no pass
             write_prototypes(path / PROTOTYPES_NAME, key, self._role_prototypes())
+
+    def _save_training_features(self, path: Path) -> None:
+        """:data:`TRAINING_FEATURES`: from memory (just trained), or copied from the folder the
+        model was loaded from; none for an adapted model (its head is not the training's), and a
+        stale file in ``path`` is removed so ``adapt`` never refits on another model's rows."""
+        import shutil
+
+        target = path / TRAINING_FEATURES
+        loaded_from = None if self.source is None else self.source / TRAINING_FEATURES
+        if self.training_features is not None:
+            self.training_features.save(target)
+        elif loaded_from is not None and loaded_from.is_file():
+            if loaded_from.resolve() != target.resolve():
+                shutil.copyfile(loaded_from, target)
+        elif target.is_file():
+            target.unlink()
 
     @classmethod
     def from_pretrained(
