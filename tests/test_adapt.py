@@ -278,29 +278,23 @@ def test_every_option_is_validated(field: str, value: object) -> None:
 def test_fit_head_starts_from_init_in_raw_space() -> None:
     """``init`` is a raw-space head (what a model stores): started from the optimum, one solver
     step stays there, however the features are scaled; started from the anchor it does not."""
-    from dataclasses import dataclass
+    from dataclasses import replace
 
     from role_classifier.modeling.features import FeatureLayout
     from role_classifier.modeling.fitting import fit_head
+    from role_classifier.training_config import TrainConfig
 
-    @dataclass
-    class Settings:
-        c: float = 1.0
-        class_weight: str = "none"
-        max_iter: int = 3000
-        title_embedding_scale: float = 0.5
-        embedding_scale: float = 2.0
-
+    settings = TrainConfig(c=1.0, title_embedding_scale=0.5, embedding_scale=2.0)
     rng = np.random.default_rng(0)
     layout = FeatureLayout(dim=4, n_labels=3)
     x = rng.normal(3.0, 5.0, size=(60, layout.n_features))  # far from standardised
     y = rng.integers(0, 3, 60)
-    optimum = fit_head(x, y, layout, Settings())
-    one_step = Settings(max_iter=1)
+    optimum = fit_head(x, y, layout, settings)
+    one_step = replace(settings, max_iter=1)
     warm = fit_head(x, y, layout, one_step, init=optimum)
     cold = fit_head(x, y, layout, one_step)
     np.testing.assert_allclose(warm["weight"], optimum["weight"], atol=1e-3)
     np.testing.assert_allclose(warm["bias"], optimum["bias"], atol=1e-3)
     assert np.abs(cold["weight"] - optimum["weight"]).max() > 1e-2
-    loose = fit_head(x, y, layout, Settings(), init=optimum, tol=1e-6)
+    loose = fit_head(x, y, layout, settings, init=optimum, tol=1e-6)
     np.testing.assert_allclose(loose["weight"], optimum["weight"], atol=1e-3)
