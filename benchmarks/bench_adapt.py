@@ -144,7 +144,11 @@ class Bench:
         return rows[np.array(order)]
 
     def adapt(self, rows: np.ndarray, weight: float | AdaptOptions, training=None):  # noqa: ANN001, ANN201
-        options = weight if isinstance(weight, AdaptOptions) else AdaptOptions(weight=weight)
+        options = (  # a bare weight: the anchored head (auto would refit where the base has features)
+            weight
+            if isinstance(weight, AdaptOptions)
+            else AdaptOptions(weight=weight, method="anchored")
+        )
         return adapt_classifier(
             self.base,
             [self.postings[i] for i in rows],
@@ -349,26 +353,34 @@ def _compare_refit(bench: Bench, args: argparse.Namespace) -> None:
     )
     print(
         f"{'source':<10} {'k':>3} {'order':<7} {'w':>3} {'base':>6} {'adapt':>6} {'refit':>6} | "
-        f"{'others: adapt':>13} {'refit':>6}"
+        f"{'others: adapt':>13} {'refit':>6} | {'auto prec: adapt':>16} {'refit':>6}"
     )
     rng = np.random.default_rng(0)
     for source in args.refit_sources:
         rows = np.flatnonzero(bench.source == source)
         others = np.flatnonzero(bench.source != source)
-        orders = (("queue", bench.queue(rows)), ("random", rng.permutation(rows)))
+        randoms = [rng.permutation(rows) for _ in range(args.random)]
+        orders = (("queue", [bench.queue(rows)]), ("random", randoms))
+        base_o = bench.accuracy(bench.base, others)
         for k in [k for k in args.ks if len(rows) - k >= args.min_rest]:
-            for name, order in orders:
+            for name, runs in orders:
                 for weight in args.weights:
-                    corr, rest = order[:k], order[k:]
-                    adapted = bench.adapt(corr, weight)
-                    refit = bench.adapt(corr, AdaptOptions(method="refit", weight=weight), tf)
-                    base_o = bench.accuracy(bench.base, others)
+                    cells = []
+                    for order in runs:  # averaged over the random orders
+                        corr, rest = order[:k], order[k:]
+                        adapted = bench.adapt(corr, weight)
+                        refit = bench.adapt(corr, AdaptOptions(method="refit", weight=weight), tf)
+                        cells.append(
+                            [bench.accuracy(bench.base, rest)]
+                            + [bench.accuracy(m, rest) for m in (adapted, refit)]
+                            + [bench.accuracy(m, others) - base_o for m in (adapted, refit)]
+                            + [bench.auto_band(m, rest)[0] for m in (adapted, refit)]
+                        )
+                    m = np.nanmean(np.array(cells), axis=0)
                     print(
-                        f"{source[:10]:<10} {k:>3} {name:<7} {weight:>3g} "
-                        f"{bench.accuracy(bench.base, rest):>6.3f} "
-                        f"{bench.accuracy(adapted, rest):>6.3f} {bench.accuracy(refit, rest):>6.3f} | "
-                        f"{100 * (bench.accuracy(adapted, others) - base_o):>+13.1f} "
-                        f"{100 * (bench.accuracy(refit, others) - base_o):>+6.1f}",
+                        f"{source[:10]:<10} {k:>3} {name:<7} {weight:>3g} {m[0]:>6.3f} "
+                        f"{m[1]:>6.3f} {m[2]:>6.3f} | {100 * m[3]:>+13.1f} {100 * m[4]:>+6.1f} | "
+                        f"{m[5]:>16.3f} {m[6]:>6.3f}",
                         flush=True,
                     )
 
