@@ -240,6 +240,11 @@ def test_refit_fits_on_the_training_features_plus_the_corrections(
     assert adapted.metadata["adapted"]["options"]["method"] == "refit"
     with pytest.raises(AdaptError, match="training_features.npz"):  # in memory: none saved
         adapt_classifier(tiny_trained, postings, labels, options)
+    # the title's weight in the refitted head: 0 leaves every title-embedding weight at 0
+    no_title = AdaptOptions(method="refit", title_embedding_scale=0.0)
+    head = adapt_classifier(tiny_trained, postings, labels, no_title, training=training).head
+    assert not head["weight"][:, tiny_trained.layout.title_embedding].any()
+    assert adapted.head["weight"][:, tiny_trained.layout.title_embedding].any()
 
     # the default (auto): refit where the base folder has its training features, else anchored
     assert adapt_classifier(tiny_trained, postings, labels).metadata["adapted"]["method"] == (
@@ -266,7 +271,14 @@ def test_share_weighs_the_corrections_together() -> None:
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("weight", 0.0), ("share", -1.0), ("folds", 1), ("review_precision", 0.0), ("method", "x")],
+    [
+        ("weight", 0.0),
+        ("share", -1.0),
+        ("folds", 1),
+        ("review_precision", 0.0),
+        ("method", "x"),
+        ("title_embedding_scale", -1.0),
+    ],
 )
 def test_every_option_is_validated(field: str, value: object) -> None:
     from role_classifier.modeling.adapt import AdaptOptions

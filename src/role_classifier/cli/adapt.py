@@ -45,6 +45,14 @@ def adapt_cli(
             "--weight", min=0.001, help="Each correction counts as this many training rows."
         ),
     ] = 1.0,
+    title_weight: Annotated[
+        float | None,
+        typer.Option(
+            "--title-weight",
+            min=0.0,
+            help="Weight of the title embedding in the refitted head. [default: the base's]",
+        ),
+    ] = None,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace an existing output folder.")
     ] = False,
@@ -54,7 +62,8 @@ def adapt_cli(
     """Adapt a model to your feed: refit its head on your corrections, without torch.
 
     The corrected postings are encoded once (as label-csv encodes them), then the head is refitted
-    in seconds: it stays near the base model's and moves where the corrections insist; the
+    in seconds: on the model's own training postings plus the corrections where its folder has
+    them (every trained model, the default too), else kept near the base's head; the
     temperatures and the review band are refitted on the corrections. Use the folder with
     --model in label-csv, classify, serve and shares. Corrections for one id given twice: the
     last one counts. Roles the base model has never seen are refused (that is the taxonomy's job).
@@ -83,6 +92,7 @@ def adapt_cli(
         command=" ".join(["role-classifier", *sys.argv[1:]]),
         progress=say,
         weight=weight,
+        title_embedding_scale=title_weight,
     )
     if as_json:
         typer.echo(json.dumps(summary, ensure_ascii=False, indent=2))

@@ -104,6 +104,9 @@ class AdaptOptions:
     """above 0: the corrections together weigh this share of the base's training rows, i.e. each
     weighs ``share * n_train / n_corrections`` (never less than ``weight``), so 25 corrections
     and 200 pull equally hard in all."""
+    title_embedding_scale: float | None = None
+    """the title embedding's weight in the refitted head, against the role-score blocks (None:
+    the base's training setting; ``anchored`` multiplies it by ``embedding_freedom``)."""
 
     def __post_init__(self) -> None:
         if not self.weight > 0:
@@ -116,6 +119,10 @@ class AdaptOptions:
             raise ValueError(f"folds must be at least 2, got {self.folds}")
         if not 0 < self.review_precision <= 1:
             raise ValueError(f"review_precision must be in (0, 1], got {self.review_precision}")
+        if self.title_embedding_scale is not None and self.title_embedding_scale < 0:
+            raise ValueError(
+                f"title_embedding_scale must be at least 0, got {self.title_embedding_scale}"
+            )
 
     def correction_weight(self, n_corrections: int, n_train: float) -> float:
         """Each correction's weight: ``weight``, or its part of ``share`` of ``n_train`` rows."""
@@ -139,6 +146,8 @@ class _HeadSettings:
         saved = base.metadata.get("train_config") or {}
         fields = {f.name for f in dataclasses.fields(cls)} - {"class_weight"}
         out = cls(**{k: saved[k] for k in fields if k in saved})
+        if options.title_embedding_scale is not None:
+            out.title_embedding_scale = options.title_embedding_scale
         out.title_embedding_scale *= options.embedding_freedom
         out.embedding_scale *= options.embedding_freedom
         return out
