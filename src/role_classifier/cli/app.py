@@ -55,6 +55,7 @@ METAVARS = {
     "--text-column": "COL",
     "--title": "TITLE",
     "--title-column": "COL",
+    "--title-weight": "W",
     "--top-k": "N",
     "--weight": "W",
     "--workers": "N",
