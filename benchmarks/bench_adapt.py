@@ -211,13 +211,15 @@ def _curve(bench: Bench, args: argparse.Namespace) -> None:
 def _method(spec: str) -> tuple[str, AdaptOptions]:
     """``"refit weight=5"``, ``"anchored share=0.5 embedding_freedom=1"``: a name and options."""
     name, *pairs = spec.split()
-    fields = {f.name: f.type for f in dataclasses.fields(AdaptOptions)}
+    defaults = AdaptOptions()
     kwargs: dict = {"method": name}
     for pair in pairs:
         key, value = pair.split("=")
-        if key not in fields:
+        if key not in {f.name for f in dataclasses.fields(AdaptOptions)}:
             sys.exit(f"--methods: no AdaptOptions field {key!r}")
-        kwargs[key] = value if key == "method" else float(value)
+        default = getattr(defaults, key)  # the field's own type (a float where it is None)
+        kind = float if default is None else type(default)
+        kwargs[key] = value.lower() in ("1", "true", "yes") if kind is bool else kind(value)
     return spec, AdaptOptions(**kwargs)
 
 

@@ -126,13 +126,12 @@ def _fit_anchored(
 
     f = xs.shape[1]
     finite = np.isfinite(std)
+    std_f, mean_f = np.where(finite, std, 0.0), np.where(finite, mean, 0.0)
 
     def scaled(weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """A raw-space weight matrix in the standardised space, and its share of the bias."""
         w = np.asarray(weight, dtype=float)
-        return np.where(finite, w * np.where(finite, std, 0.0), 0.0), w @ np.where(
-            finite, mean, 0.0
-        )
+        return np.where(finite, w * std_f, 0.0), w @ mean_f
 
     w0, b0 = scaled(anchor)
     if anchor_bias is not None:
@@ -165,7 +164,7 @@ def _fit_anchored(
     w = res.x[: n_labels * f].reshape(n_labels, f)
     b = res.x[n_labels * f :]
     weight = np.where(finite, w / np.where(finite, std, 1.0), 0.0)
-    bias = b - weight @ np.where(finite, mean, 0.0)
+    bias = b - weight @ mean_f
     return {"weight": weight.astype(np.float32), "bias": bias.astype(np.float32)}
 
 

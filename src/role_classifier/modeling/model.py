@@ -98,9 +98,9 @@ class RoleClassifier(Evidence, Decisions, Persistence):
         self._patterns: dict[str, list[set[str]]] | None = None
         self._sections = None
         self.held_out: HeldOut | None = None
+        """out-of-fold calibrated probabilities from training (:mod:`.held_out`)."""
         self.training_features: TrainingFeatures | None = None
         """set by ``train``; written by ``save_pretrained`` for ``adapt``'s refit."""
-        """out-of-fold calibrated probabilities from training (:mod:`.held_out`)."""
 
     @property
     def is_zero_shot(self) -> bool:
