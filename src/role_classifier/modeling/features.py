@@ -20,7 +20,7 @@ anchored on the zero-shot one. Prediction, evidence and training all go through 
 Example:
     >>> layout = FeatureLayout(dim=4, n_labels=3)
     >>> layout.n_features, layout.block("keywords")
-    (27, slice(19, 22, None))
+    (27, slice(21, 24, None))
 """
 
 from __future__ import annotations
