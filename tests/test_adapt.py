@@ -278,6 +278,7 @@ def test_share_weighs_the_corrections_together() -> None:
         ("review_precision", 0.0),
         ("method", "x"),
         ("title_embedding_scale", -1.0),
+        ("review_z", -0.5),
     ],
 )
 def test_every_option_is_validated(field: str, value: object) -> None:

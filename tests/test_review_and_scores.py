@@ -52,6 +52,28 @@ def test_fit_review_reaches_the_precision_and_keeps_the_most_rows() -> None:
     assert 0.1 < auto.mean() < 0.6 and abs(reached["coverage"] - auto.mean()) < 1e-3
 
 
+def test_fit_review_z_distrusts_a_band_shown_on_few_rows() -> None:
+    """On 40 calibrated rows the observed precision picks a looser band than its Wilson lower
+    bound does; on 20,000 rows the two agree to within a few points of coverage."""
+    rng = np.random.default_rng(1)
+    for n, most_apart in ((40, None), (20000, 0.05)):
+        conf = rng.uniform(0.34, 1.0, n)
+        proba = np.c_[conf, (1 - conf) * 0.6, (1 - conf) * 0.4]
+        y = np.where(rng.uniform(size=n) < conf, 0, 1)
+        labels = np.zeros(n, dtype=int)
+        bands = {}
+        for z in (0.0, 1.0):
+            c, m, reached = fit_review(proba, labels, y, precision=0.9, z=z)
+            auto = review_band(proba, labels, c, m) == "auto"
+            assert abs(reached["coverage"] - auto.mean()) < 1e-3
+            bands[z] = auto
+        assert bands[1.0].sum() <= bands[0.0].sum()  # the bound is never above the observed
+        if most_apart is None:
+            assert bands[1.0].sum() < bands[0.0].sum()
+        else:
+            assert bands[0.0].mean() - bands[1.0].mean() < most_apart
+
+
 def test_label_csv_writes_review_and_counts_it(
     tmp_path: Path, tiny_trained: RoleClassifier
 ) -> None:

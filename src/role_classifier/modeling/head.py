@@ -9,7 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["REVIEW_BANDS", "abstain", "best_role", "fit_review", "margins", "review_band"]
+__all__ = [
+    "REVIEW_BANDS",
+    "abstain",
+    "best_role",
+    "fit_review",
+    "margins",
+    "review_band",
+    "wilson_lower",
+]
 
 
 def best_role(proba: np.ndarray, other: int) -> np.ndarray:
@@ -83,7 +91,11 @@ def review_band(
 
 
 def fit_review(
-    proba: np.ndarray, labels: np.ndarray, y: np.ndarray, precision: float = 0.95
+    proba: np.ndarray,
+    labels: np.ndarray,
+    y: np.ndarray,
+    precision: float = 0.95,
+    z: float = 0.0,
 ) -> tuple[float, float, dict[str, float]]:
     """Thresholds of :func:`review_band` found on held-out rows: of the (confidence, margin)
     pairs whose ``auto`` rows reach ``precision``, the one that puts the most rows in ``auto``.
@@ -93,6 +105,10 @@ def fit_review(
         labels: the label indices the model decided for them.
         y: their true label indices.
         precision: the accuracy the ``auto`` rows must reach.
+        z: judge each pair by the Wilson lower bound of its precision, ``z`` standard errors
+            below the observed one (0: the observed precision). On a few dozen rows the pair
+            that happens to be right on 19 of 20 is otherwise taken for a 95% band; with
+            thousands of rows the bound is within a point of the observed precision.
 
     Returns:
         (min_confidence, min_margin, {"precision", "coverage", "n"}: what the pair reached on
@@ -100,8 +116,12 @@ def fit_review(
 
     Example:
         >>> p = np.array([[0.9, 0.1], [0.8, 0.2], [0.55, 0.45], [0.6, 0.4]])
-        >>> fit_review(p, np.array([0, 0, 0, 0]), np.array([0, 0, 1, 1]), precision=1.0)[:2]
-        (0.8, 0.6)
+        >>> c, m, reached = fit_review(p, np.zeros(4, dtype=int), np.array([0, 0, 1, 1]), 1.0)
+        >>> (review_band(p, np.zeros(4, dtype=int), c, m) == "auto").tolist(), reached["precision"]
+        ([True, True, False, False], 1.0)
+        >>> # two right answers do not show 90% one standard error down: the strictest pair
+        >>> fit_review(p, np.zeros(4, dtype=int), np.array([0, 0, 1, 1]), 0.9, z=1.0)[2]
+        {'precision': 1.0, 'coverage': 0.25, 'n': 4}
     """
     conf, margin = margins(proba, labels)
     right = np.asarray(labels) == np.asarray(y)
@@ -112,7 +132,7 @@ def fit_review(
     n_auto = auto.sum(axis=2)
     hits = (auto & right[None, None, :]).sum(axis=2)
     prec = np.where(n_auto > 0, hits / np.maximum(n_auto, 1), 0.0)
-    ok = (prec >= precision - 1e-12) & (n_auto > 0)
+    ok = (wilson_lower(hits, n_auto, z) >= precision - 1e-12) & (n_auto > 0)
     if ok.any():
         score = np.where(ok, n_auto, -1)
         i, j = np.unravel_index(int(np.argmax(score)), score.shape)
@@ -124,3 +144,19 @@ def fit_review(
         "coverage": round(float(n_auto[i, j] / n), 4),
     }
     return round(float(cs[i]), 6), round(float(ms[j]), 6), {**reached, "n": len(conf)}
+
+
+def wilson_lower(hits: np.ndarray, n: np.ndarray, z: float) -> np.ndarray:
+    """The Wilson score interval's lower end for ``hits`` successes of ``n`` (0 where n is 0);
+    ``z`` 0 gives the observed proportion.
+
+    Example:
+        >>> round(float(wilson_lower(np.array(19), np.array(20), 1.0)), 3)
+        0.876
+    """
+    n = np.asarray(n, dtype=float)
+    p = np.asarray(hits, dtype=float) / np.maximum(n, 1)
+    m = np.maximum(n, 1)
+    centre = p + z * z / (2 * m)
+    spread = z * np.sqrt(p * (1 - p) / m + z * z / (4 * m * m))
+    return np.where(n > 0, (centre - spread) / (1 + z * z / m), 0.0)
