@@ -1,0 +1,211 @@
+"""What does adapting teach on a whole feed? Random splits of one source's read postings.
+
+``bench_adapt.py`` scores a fixed held-out set (the feed's 103 test postings: a posting is a
+point). Here every read posting of one source is split at random, ``--splits`` times, into a
+held part (``--held-share``, scored only) and a pool the corrections come from: the first k of
+the pool in queue order (``role-classifier review``'s) and in ``--random`` random orders. Each
+(k, method) line averages every split and order: the held part's accuracy gained with titles and
+from descriptions alone (points), the other sources' mean change (their ``part=held`` rows),
+and the ``auto`` band on the held part at each ``--z`` (the Wilson bound the band is judged by,
+:attr:`AdaptOptions.review_z`; accuracy does not depend on it):
+
+    .venv/bin/python benchmarks/bench_adapt_splits.py /tmp/adapt/data/bench_pool.csv \\
+        --model /tmp/adapt/base-noboard --train-features /tmp/adapt/train_noboard.npz \\
+        --cache /tmp/adapt/cache --source feed --methods "refit weight=1" "anchored weight=1"
+
+Two probes of what the head sees, not options of ``adapt`` (they patch its settings here):
+``score_scale=S`` gives the six zero-shot score blocks S times the freedom of the embeddings in
+the refit (both embedding scales divided by S, ``c`` times S squared), and ``bias_penalty=L``
+adds one more step after the refit: a bias per role fitted on the corrections' out-of-fold
+scores (an L2 penalty L), the label-shift correction of Alexandari et al. (2020).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+import bench_adapt  # noqa: E402
+
+import role_classifier.modeling.adapt as adapt_module  # noqa: E402
+from role_classifier.modeling.adapt import TrainingFeatures  # noqa: E402
+from role_classifier.modeling.head import fit_review, review_band  # noqa: E402
+from role_classifier.modeling.loading import load_classifier  # noqa: E402
+
+PROBES = {"score_scale": 1.0, "bias_penalty": None}
+_settings_of = adapt_module._HeadSettings.of.__func__
+_recalibrate = adapt_module._recalibrate
+
+
+def _probed_settings(cls, base, options):  # noqa: ANN001, ANN202
+    out = _settings_of(cls, base, options)
+    s = PROBES["score_scale"]
+    out.title_embedding_scale /= s
+    out.embedding_scale /= s
+    out.c *= s * s
+    return out
+
+
+def _probed_recalibrate(base, adapted, oof, options):  # noqa: ANN001, ANN202
+    """``adapt``'s recalibration, after the bias probe; keeps the out-of-fold rows for --z."""
+    lam = PROBES["bias_penalty"]
+    if lam is not None:
+        from scipy.optimize import minimize
+
+        z, onehot = oof.logits, np.eye(oof.logits.shape[1])[oof.y]
+
+        def nll(b: np.ndarray) -> tuple[float, np.ndarray]:
+            s = z + b
+            s = s - s.max(axis=1, keepdims=True)
+            logp = s - np.log(np.exp(s).sum(axis=1, keepdims=True))
+            grad = -(onehot - np.exp(logp)).sum(axis=0) + lam * b
+            return float(-(onehot * logp).sum() + 0.5 * lam * b @ b), grad
+
+        b = minimize(nll, np.zeros(z.shape[1]), jac=True, method="L-BFGS-B").x
+        adapted.head = {**adapted.head, "bias": (adapted.head["bias"] + b).astype(np.float32)}
+        oof.logits = z + b
+    metrics = _recalibrate(base, adapted, oof, options)
+    adapted.bench_oof = oof
+    return metrics
+
+
+adapt_module._HeadSettings.of = classmethod(_probed_settings)
+adapt_module._recalibrate = _probed_recalibrate
+
+
+def _spec(text: str):  # noqa: ANN202
+    """``"refit weight=1 score_scale=2"``: AdaptOptions and the probes' values."""
+    probes = {"score_scale": 1.0, "bias_penalty": None}
+    rest = []
+    for part in text.split():
+        key, _, value = part.partition("=")
+        if key in probes:
+            probes[key] = float(value)
+        else:
+            rest.append(part)
+    return bench_adapt._method(" ".join(rest))[1], probes
+
+
+def _bands(
+    bench: bench_adapt.Bench, model, held: np.ndarray, zs: list[float], precision: float
+) -> dict:  # noqa: ANN001, E501
+    """The held part's ``auto`` precision and coverage with the band refitted at each z."""
+    oof = getattr(model, "bench_oof", None)
+    out = {}
+    if oof is None:
+        return out
+    proba_oof = model.proba_from_logits(oof.logits, oof.titled)
+    pred_oof = model.decide(proba_oof)
+    proba, y = bench.proba(model, held), bench.y[held]
+    pred = model.decide(proba)
+    c0, m0 = bench.base.config.review_confidence, bench.base.config.review_margin
+    for z in zs:
+        c, m, _ = fit_review(proba_oof, pred_oof, oof.y, precision, z=z)
+        auto = review_band(proba, pred, max(c, c0), max(m, m0)) == "auto"
+        right = float((pred[auto] == y[auto]).mean()) if auto.any() else float("nan")
+        out[f"{z:g}"] = (right, float(auto.mean()))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("files", nargs="+")
+    parser.add_argument("--model", default="default")
+    parser.add_argument("--source", required=True, help="the feed whose postings are split")
+    parser.add_argument("--train-features", type=Path)
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/bench_adapt"))
+    parser.add_argument("--ks", type=int, nargs="+", default=[25, 50, 100])
+    parser.add_argument("--splits", type=int, default=3)
+    parser.add_argument("--held-share", type=float, default=0.35)
+    parser.add_argument("--random", type=int, default=2, help="random orders a split")
+    parser.add_argument("--z", type=float, nargs="+", default=[0.0, 0.5, 1.0, 1.5])
+    parser.add_argument("--methods", nargs="+", default=["refit weight=1"])
+    parser.add_argument("--jsonl", type=Path, help="append every run here")
+    args = parser.parse_args()
+
+    base = load_classifier(args.model)
+    rows = bench_adapt._rows(args.files)
+    titled, plain, _ = bench_adapt._features(base, rows, args.cache)
+    bench = bench_adapt.Bench(base, rows, titled, plain)
+    training = TrainingFeatures.load(args.train_features) if args.train_features else None
+    part = np.array([r.get("part", "held") for r in rows])
+    mine = np.flatnonzero(bench.source == args.source)
+    others = {
+        o: np.flatnonzero((bench.source == o) & (part == "held"))
+        for o in sorted(set(bench.source) - {args.source})
+    }
+    before = {o: bench.accuracy(base, r) for o, r in others.items()}
+    n_held = int(len(mine) * args.held_share)
+    print(f"{args.source}: {len(mine)} postings, {n_held} held a split; model {args.model}")
+    out = args.jsonl.open("a") if args.jsonl else None
+    for text in args.methods:
+        options, probes = _spec(text)
+        PROBES.update(probes)
+        runs = []
+        for split in range(args.splits):
+            rng = np.random.default_rng(100 + split)
+            perm = rng.permutation(mine)
+            held, pool = perm[:n_held], perm[n_held:]
+            orders = [("queue", bench.queue(pool))]
+            orders += [("random", rng.permutation(pool)) for _ in range(args.random)]
+            for k in args.ks:
+                for name, order in orders:
+                    start = time.perf_counter()
+                    model = bench.adapt(order[:k], options, training)
+                    seconds = time.perf_counter() - start
+                    delta = [bench.accuracy(model, r) - before[o] for o, r in others.items()]
+                    run = {
+                        "method": text,
+                        "split": split,
+                        "k": k,
+                        "order": name,
+                        "gain": bench.accuracy(model, held) - bench.accuracy(base, held),
+                        "gain_plain": bench.accuracy(model, held, plain=True)
+                        - bench.accuracy(base, held, plain=True),
+                        "others": float(np.mean(delta)),
+                        "others_worst": float(np.min(delta)),
+                        "base_auto": bench.auto_band(base, held),
+                        "bands": _bands(bench, model, held, args.z, options.review_precision),
+                        "seconds": seconds,
+                    }
+                    runs.append(run)
+                    if out:
+                        out.write(json.dumps(run) + "\n")
+                        out.flush()
+        _report(text, runs, args.ks, args.z)
+
+
+def _report(text: str, runs: list[dict], ks: list[int], zs: list[float]) -> None:
+    print(f"\n{text}")
+    print(
+        f"{'k':>8} {'runs':>4} {'gain':>6} {'desc':>6} {'others':>7} {'worst':>6} | "
+        + " | ".join(f"z={z:g}: auto prec / cov" for z in zs)
+    )
+    groups = [[k] for k in ks] + ([[50, 100]] if {50, 100} <= set(ks) else [])
+    for group in groups:
+        sel = [r for r in runs if r["k"] in group]
+        bands = " | ".join(
+            f"{np.nanmean([r['bands'][f'{z:g}'][0] for r in sel if r['bands']]):>10.3f} / "
+            f"{np.mean([r['bands'][f'{z:g}'][1] for r in sel if r['bands']]):.2f}"
+            if any(r["bands"] for r in sel)
+            else f"{'-':>17}"
+            for z in zs
+        )
+        print(
+            f"{'/'.join(map(str, group)):>8} {len(sel):>4} "
+            f"{100 * np.mean([r['gain'] for r in sel]):>+6.1f} "
+            f"{100 * np.mean([r['gain_plain'] for r in sel]):>+6.1f} "
+            f"{100 * np.mean([r['others'] for r in sel]):>+7.1f} "
+            f"{100 * np.min([r['others_worst'] for r in sel]):>+6.1f} | {bands}",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
