@@ -127,6 +127,12 @@ def main() -> None:
     parser.add_argument("--z", type=float, nargs="+", default=[0.0, 0.5, 1.0, 1.5])
     parser.add_argument("--methods", nargs="+", default=["refit weight=1"])
     parser.add_argument("--jsonl", type=Path, help="append every run here")
+    parser.add_argument(
+        "--alone",
+        action="store_true",
+        help="instead: a plain logistic regression on k random pool postings alone (no "
+        "training rows; C by 3-fold cross-validation), what the feed's own labels teach",
+    )
     args = parser.parse_args()
 
     base = load_classifier(args.model)
@@ -143,6 +149,9 @@ def main() -> None:
     before = {o: bench.accuracy(base, r) for o, r in others.items()}
     n_held = int(len(mine) * args.held_share)
     print(f"{args.source}: {len(mine)} postings, {n_held} held a split; model {args.model}")
+    if args.alone:
+        _alone(bench, mine, n_held, args)
+        return
     out = args.jsonl.open("a") if args.jsonl else None
     for text in args.methods:
         options, probes = _spec(text)
@@ -179,6 +188,28 @@ def main() -> None:
                         out.write(json.dumps(run) + "\n")
                         out.flush()
         _report(text, runs, args.ks, args.z)
+
+
+def _alone(bench: bench_adapt.Bench, mine: np.ndarray, n_held: int, args) -> None:  # noqa: ANN001
+    from sklearn.linear_model import LogisticRegressionCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    for k in args.ks:
+        base, alone = [], []
+        for split in range(args.splits):
+            rng = np.random.default_rng(100 + split)
+            perm = rng.permutation(mine)
+            held, pool = perm[:n_held], perm[n_held:]
+            corr = rng.permutation(pool)[:k]
+            lr = make_pipeline(
+                StandardScaler(),
+                LogisticRegressionCV(Cs=[1e-3, 1e-2, 0.1, 1.0], cv=3, max_iter=3000),
+            )
+            lr.fit(bench.titled[corr], bench.y[corr])
+            base.append(bench.accuracy(bench.base, held))
+            alone.append(float((lr.predict(bench.titled[held]) == bench.y[held]).mean()))
+        print(f"k={k}: the base {np.mean(base):.3f}, a head on the {k} alone {np.mean(alone):.3f}")
 
 
 def _report(text: str, runs: list[dict], ks: list[int], zs: list[float]) -> None:
