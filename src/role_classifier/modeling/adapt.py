@@ -21,11 +21,12 @@ fraction of a second (no torch: the base's own encoder, int8 ONNX by default). T
 Where the base's folder carries its training postings' features (:data:`TRAINING_FEATURES`),
 step 2 is instead the refit ``train`` does, on those rows plus the weighted corrections
 (``method="auto"``, the default; ``"refit"`` or ``"anchored"`` force one): on a feed the base
-never saw it gained about 2 points more than the anchored head with 50-100 corrections. Every
-model ``train`` saves carries the file, the shipped default too (6.1 MB); the solver starts from
-the base's head, so a refit of the default takes seconds. An adapted model has no such file (its
-head is no longer the training's), so adapting it again is anchored.
-``benchmarks/bench_adapt.py`` measures both (docs/adapt.md).
+never saw it gained a little more than the anchored head with 50-100 corrections (0.3-0.7
+points on random splits of two feeds; about 1 point in all). Every model ``train`` saves
+carries the file, the shipped default too (6.1 MB); the solver starts from the base's head, so
+a refit of the default takes seconds. An adapted model has no such file (its head is no longer
+the training's), so adapting it again is anchored. ``benchmarks/bench_adapt.py`` and
+``benchmarks/bench_adapt_splits.py`` measure both (docs/adapt.md).
 
 Example:
     >>> base = RoleClassifier.from_pretrained("default")  # doctest: +SKIP
