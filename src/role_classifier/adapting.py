@@ -107,7 +107,9 @@ def adapted_model_card(clf: RoleClassifier, command: str = "") -> str:
         f"This model is `{adapted.get('base', '?')}` with its head refitted on "
         f"{corrections.get('total', '?')} corrections from `{corrections.get('source', '?')}` "
         f"on {adapted.get('at', '?')} (`role-classifier adapt`: {_how(adapted)}; the "
-        "temperatures and the review band were refitted on the corrections' out-of-fold scores).",
+        "temperatures and the review band were refitted on the corrections' out-of-fold scores, "
+        "the band judged by its precision's Wilson lower bound "
+        f"{adapted.get('options', {}).get('review_z', '?')} standard errors down).",
         "",
         "| role | corrections |",
         "|---|---:|",
