@@ -128,6 +128,14 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", default=["refit weight=1"])
     parser.add_argument("--jsonl", type=Path, help="append every run here")
     parser.add_argument(
+        "--lexical",
+        type=float,
+        nargs="+",
+        metavar="L2",
+        help="instead: a probe of the words: a TF-IDF (title and text) residual fitted on the "
+        "corrections on top of the base's or the refit's log-probabilities, at these penalties",
+    )
+    parser.add_argument(
         "--alone",
         action="store_true",
         help="instead: a plain logistic regression on k random pool postings alone (no "
@@ -151,6 +159,9 @@ def main() -> None:
     print(f"{args.source}: {len(mine)} postings, {n_held} held a split; model {args.model}")
     if args.alone:
         _alone(bench, mine, n_held, args)
+        return
+    if args.lexical:
+        _lexical(bench, mine, n_held, args, training)
         return
     out = args.jsonl.open("a") if args.jsonl else None
     for text in args.methods:
@@ -210,6 +221,63 @@ def _alone(bench: bench_adapt.Bench, mine: np.ndarray, n_held: int, args) -> Non
             base.append(bench.accuracy(bench.base, held))
             alone.append(float((lr.predict(bench.titled[held]) == bench.y[held]).mean()))
         print(f"k={k}: the base {np.mean(base):.3f}, a head on the {k} alone {np.mean(alone):.3f}")
+
+
+def _lexical(bench: bench_adapt.Bench, mine: np.ndarray, n_held: int, args, training) -> None:  # noqa: ANN001
+    """Points gained on the held part by a word-level residual ``W`` (labels x TF-IDF terms, L2
+    penalty), fitted on the corrections with the base's log-probabilities as a fixed offset and
+    added to the base's or to the refit's (``refit weight=1``) log-probabilities."""
+    from scipy.optimize import minimize
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    texts = [f"{r.get('title', '')}\n{r['description']}" for r in bench.rows]
+    n_labels = len(bench.base.labels)
+
+    def log_proba(model, rows: np.ndarray) -> np.ndarray:  # noqa: ANN001
+        return np.log(np.clip(bench.proba(model, rows), 1e-9, 1.0))
+
+    def residual(x, offset: np.ndarray, y: np.ndarray, lam: float) -> np.ndarray:  # noqa: ANN001
+        onehot = np.eye(n_labels)[y]
+
+        def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+            z = offset + x @ w.reshape(n_labels, -1).T
+            z = z - z.max(axis=1, keepdims=True)
+            logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+            grad = (x.T @ (np.exp(logp) - onehot)).T.ravel() + lam * w
+            return float(-(onehot * logp).sum() + 0.5 * lam * w @ w), grad
+
+        w0 = np.zeros(n_labels * x.shape[1])
+        return minimize(loss, w0, jac=True, method="L-BFGS-B").x.reshape(n_labels, -1)
+
+    gains: dict[str, list[float]] = {}
+    for split in range(args.splits):
+        rng = np.random.default_rng(100 + split)
+        perm = rng.permutation(mine)
+        held, pool = perm[:n_held], perm[n_held:]
+        orders = [bench.queue(pool)] + [rng.permutation(pool) for _ in range(args.random)]
+        words = TfidfVectorizer(sublinear_tf=True, min_df=3, max_features=20000, ngram_range=(1, 2))
+        words.fit([texts[i] for i in pool])  # the feed's own text, no labels
+        x_held = words.transform([texts[i] for i in held])
+        base_lp, y = log_proba(bench.base, held), bench.y[held]
+
+        def right(lp: np.ndarray) -> float:
+            return float((lp.argmax(axis=1) == y).mean())  # noqa: B023
+
+        for k in args.ks:
+            for order in orders:
+                corr = order[:k]
+                refit = bench.adapt(corr, bench_adapt._method("refit weight=1")[1], training)
+                refit_lp = log_proba(refit, held)
+                x_corr = words.transform([texts[i] for i in corr])
+                cells = {f"k={k} refit": right(refit_lp)}
+                for lam in args.lexical:
+                    w = residual(x_corr, log_proba(bench.base, corr), bench.y[corr], lam)
+                    cells[f"k={k} base + words (L2 {lam:g})"] = right(base_lp + x_held @ w.T)
+                    cells[f"k={k} refit + words (L2 {lam:g})"] = right(refit_lp + x_held @ w.T)
+                for name, acc in cells.items():
+                    gains.setdefault(name, []).append(100 * (acc - right(base_lp)))
+    for name, g in gains.items():
+        print(f"{name:<32} {np.mean(g):+.1f} points ({len(g)} runs)")
 
 
 def _report(text: str, runs: list[dict], ks: list[int], zs: list[float]) -> None:
