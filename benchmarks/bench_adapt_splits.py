@@ -169,11 +169,7 @@ def main() -> None:
         PROBES.update(probes)
         runs = []
         for split in range(args.splits):
-            rng = np.random.default_rng(100 + split)
-            perm = rng.permutation(mine)
-            held, pool = perm[:n_held], perm[n_held:]
-            orders = [("queue", bench.queue(pool))]
-            orders += [("random", rng.permutation(pool)) for _ in range(args.random)]
+            held, orders = _split(bench, mine, n_held, split, args.random)
             for k in args.ks:
                 for name, order in orders:
                     start = time.perf_counter()
@@ -201,6 +197,19 @@ def main() -> None:
         _report(text, runs, args.ks, args.z)
 
 
+def _split(
+    bench: bench_adapt.Bench, mine: np.ndarray, n_held: int, split: int, n_random: int
+) -> tuple[np.ndarray, list[tuple[str, np.ndarray]]]:
+    """Split ``split`` (seeded): the held rows, and the pool in queue order and ``n_random``
+    random orders."""
+    rng = np.random.default_rng(100 + split)
+    perm = rng.permutation(mine)
+    held, pool = perm[:n_held], perm[n_held:]
+    orders = [("queue", bench.queue(pool))]
+    orders += [("random", rng.permutation(pool)) for _ in range(n_random)]
+    return held, orders
+
+
 def _alone(bench: bench_adapt.Bench, mine: np.ndarray, n_held: int, args) -> None:  # noqa: ANN001
     from sklearn.linear_model import LogisticRegressionCV
     from sklearn.pipeline import make_pipeline
@@ -209,10 +218,8 @@ def _alone(bench: bench_adapt.Bench, mine: np.ndarray, n_held: int, args) -> Non
     for k in args.ks:
         base, alone = [], []
         for split in range(args.splits):
-            rng = np.random.default_rng(100 + split)
-            perm = rng.permutation(mine)
-            held, pool = perm[:n_held], perm[n_held:]
-            corr = rng.permutation(pool)[:k]
+            held, orders = _split(bench, mine, n_held, split, 1)
+            corr = orders[1][1][:k]  # the first random order
             lr = make_pipeline(
                 StandardScaler(),
                 LogisticRegressionCV(Cs=[1e-3, 1e-2, 0.1, 1.0], cv=3, max_iter=3000),
@@ -251,12 +258,9 @@ def _lexical(bench: bench_adapt.Bench, mine: np.ndarray, n_held: int, args, trai
 
     gains: dict[str, list[float]] = {}
     for split in range(args.splits):
-        rng = np.random.default_rng(100 + split)
-        perm = rng.permutation(mine)
-        held, pool = perm[:n_held], perm[n_held:]
-        orders = [bench.queue(pool)] + [rng.permutation(pool) for _ in range(args.random)]
+        held, orders = _split(bench, mine, n_held, split, args.random)
         words = TfidfVectorizer(sublinear_tf=True, min_df=3, max_features=20000, ngram_range=(1, 2))
-        words.fit([texts[i] for i in pool])  # the feed's own text, no labels
+        words.fit([texts[i] for i in orders[0][1]])  # the pool's own text, no labels
         x_held = words.transform([texts[i] for i in held])
         base_lp, y = log_proba(bench.base, held), bench.y[held]
 
@@ -264,7 +268,7 @@ def _lexical(bench: bench_adapt.Bench, mine: np.ndarray, n_held: int, args, trai
             return float((lp.argmax(axis=1) == y).mean())  # noqa: B023
 
         for k in args.ks:
-            for order in orders:
+            for _name, order in orders:
                 corr = order[:k]
                 refit = bench.adapt(corr, bench_adapt._method("refit weight=1")[1], training)
                 refit_lp = log_proba(refit, held)
