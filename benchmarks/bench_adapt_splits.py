@@ -23,6 +23,7 @@ scores (an L2 penalty L), the label-shift correction of Alexandari et al. (2020)
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -34,8 +35,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 import bench_adapt  # noqa: E402
 
 import role_classifier.modeling.adapt as adapt_module  # noqa: E402
-from role_classifier.modeling.adapt import TrainingFeatures  # noqa: E402
-from role_classifier.modeling.head import fit_review, review_band  # noqa: E402
+from role_classifier.modeling.adapt import TrainingFeatures, review_thresholds  # noqa: E402
+from role_classifier.modeling.head import review_band  # noqa: E402
 from role_classifier.modeling.loading import load_classifier  # noqa: E402
 
 PROBES = {"score_scale": 1.0, "bias_penalty": None}
@@ -52,24 +53,33 @@ def _probed_settings(cls, base, options):  # noqa: ANN001, ANN202
     return out
 
 
+def _offset_fit(x, offset: np.ndarray, y: np.ndarray, lam: float) -> np.ndarray:  # noqa: ANN001
+    """``W`` (labels x columns of ``x``) of a multinomial logistic regression whose logits are
+    ``offset + x @ W.T``, L2 penalty ``lam``: the two probes' one fit (the bias probe's ``x`` is a
+    column of ones)."""
+    from scipy.optimize import minimize
+
+    n_labels = offset.shape[1]
+    onehot = np.eye(n_labels)[y]
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        z = offset + x @ w.reshape(n_labels, -1).T
+        z = z - z.max(axis=1, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        grad = np.asarray(x.T @ (np.exp(logp) - onehot)).T.ravel() + lam * w
+        return float(-(onehot * logp).sum() + 0.5 * lam * w @ w), grad
+
+    w0 = np.zeros(n_labels * x.shape[1])
+    return minimize(loss, w0, jac=True, method="L-BFGS-B").x.reshape(n_labels, -1)
+
+
 def _probed_recalibrate(base, adapted, oof, options):  # noqa: ANN001, ANN202
     """``adapt``'s recalibration, after the bias probe; keeps the out-of-fold rows for --z."""
     lam = PROBES["bias_penalty"]
     if lam is not None:
-        from scipy.optimize import minimize
-
-        z, onehot = oof.logits, np.eye(oof.logits.shape[1])[oof.y]
-
-        def nll(b: np.ndarray) -> tuple[float, np.ndarray]:
-            s = z + b
-            s = s - s.max(axis=1, keepdims=True)
-            logp = s - np.log(np.exp(s).sum(axis=1, keepdims=True))
-            grad = -(onehot - np.exp(logp)).sum(axis=0) + lam * b
-            return float(-(onehot * logp).sum() + 0.5 * lam * b @ b), grad
-
-        b = minimize(nll, np.zeros(z.shape[1]), jac=True, method="L-BFGS-B").x
+        b = _offset_fit(np.ones((len(oof.y), 1)), oof.logits, oof.y, lam)[:, 0]
         adapted.head = {**adapted.head, "bias": (adapted.head["bias"] + b).astype(np.float32)}
-        oof.logits = z + b
+        oof.logits = oof.logits + b
     metrics = _recalibrate(base, adapted, oof, options)
     adapted.bench_oof = oof
     return metrics
@@ -92,10 +102,9 @@ def _spec(text: str):  # noqa: ANN202
     return bench_adapt._method(" ".join(rest))[1], probes
 
 
-def _bands(
-    bench: bench_adapt.Bench, model, held: np.ndarray, zs: list[float], precision: float
-) -> dict:  # noqa: ANN001, E501
-    """The held part's ``auto`` precision and coverage with the band refitted at each z."""
+def _bands(bench: bench_adapt.Bench, model, held: np.ndarray, zs: list[float], options) -> dict:  # noqa: ANN001
+    """The held part's ``auto`` precision and coverage with the band refitted at each z (by
+    ``adapt``'s own rule, :func:`~role_classifier.modeling.adapt.review_thresholds`)."""
     oof = getattr(model, "bench_oof", None)
     out = {}
     if oof is None:
@@ -104,10 +113,10 @@ def _bands(
     pred_oof = model.decide(proba_oof)
     proba, y = bench.proba(model, held), bench.y[held]
     pred = model.decide(proba)
-    c0, m0 = bench.base.config.review_confidence, bench.base.config.review_margin
     for z in zs:
-        c, m, _ = fit_review(proba_oof, pred_oof, oof.y, precision, z=z)
-        auto = review_band(proba, pred, max(c, c0), max(m, m0)) == "auto"
+        at_z = dataclasses.replace(options, review_z=z)
+        c, m, _ = review_thresholds(bench.base, proba_oof, pred_oof, oof.y, at_z)
+        auto = review_band(proba, pred, c, m) == "auto"
         right = float((pred[auto] == y[auto]).mean()) if auto.any() else float("nan")
         out[f"{z:g}"] = (right, float(auto.mean()))
     return out
@@ -187,7 +196,7 @@ def main() -> None:
                         "others": float(np.mean(delta)),
                         "others_worst": float(np.min(delta)),
                         "base_auto": bench.auto_band(base, held),
-                        "bands": _bands(bench, model, held, args.z, options.review_precision),
+                        "bands": _bands(bench, model, held, args.z, options),
                         "seconds": seconds,
                     }
                     runs.append(run)
@@ -234,27 +243,12 @@ def _lexical(bench: bench_adapt.Bench, mine: np.ndarray, n_held: int, args, trai
     """Points gained on the held part by a word-level residual ``W`` (labels x TF-IDF terms, L2
     penalty), fitted on the corrections with the base's log-probabilities as a fixed offset and
     added to the base's or to the refit's (``refit weight=1``) log-probabilities."""
-    from scipy.optimize import minimize
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     texts = [f"{r.get('title', '')}\n{r['description']}" for r in bench.rows]
-    n_labels = len(bench.base.labels)
 
     def log_proba(model, rows: np.ndarray) -> np.ndarray:  # noqa: ANN001
         return np.log(np.clip(bench.proba(model, rows), 1e-9, 1.0))
-
-    def residual(x, offset: np.ndarray, y: np.ndarray, lam: float) -> np.ndarray:  # noqa: ANN001
-        onehot = np.eye(n_labels)[y]
-
-        def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
-            z = offset + x @ w.reshape(n_labels, -1).T
-            z = z - z.max(axis=1, keepdims=True)
-            logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-            grad = (x.T @ (np.exp(logp) - onehot)).T.ravel() + lam * w
-            return float(-(onehot * logp).sum() + 0.5 * lam * w @ w), grad
-
-        w0 = np.zeros(n_labels * x.shape[1])
-        return minimize(loss, w0, jac=True, method="L-BFGS-B").x.reshape(n_labels, -1)
 
     gains: dict[str, list[float]] = {}
     for split in range(args.splits):
@@ -275,7 +269,7 @@ def _lexical(bench: bench_adapt.Bench, mine: np.ndarray, n_held: int, args, trai
                 x_corr = words.transform([texts[i] for i in corr])
                 cells = {f"k={k} refit": right(refit_lp)}
                 for lam in args.lexical:
-                    w = residual(x_corr, log_proba(bench.base, corr), bench.y[corr], lam)
+                    w = _offset_fit(x_corr, log_proba(bench.base, corr), bench.y[corr], lam)
                     cells[f"k={k} base + words (L2 {lam:g})"] = right(base_lp + x_held @ w.T)
                     cells[f"k={k} refit + words (L2 {lam:g})"] = right(refit_lp + x_held @ w.T)
                 for name, acc in cells.items():

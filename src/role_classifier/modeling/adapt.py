@@ -66,6 +66,7 @@ __all__ = [
     "adapt_classifier",
     "check_roles",
     "correction_features",
+    "review_thresholds",
 ]
 
 
@@ -421,11 +422,9 @@ def _recalibrate(
             setattr(c, field, float(np.exp((n * np.log(fitted) + n0 * np.log(prior)) / (n + n0))))
     proba = adapted.proba_from_logits(oof.logits, oof.titled)
     pred = adapted.decide(proba)
-    conf, margin, reached = fit_review(
-        proba, pred, oof.y, options.review_precision, z=options.review_z
+    c.review_confidence, c.review_margin, reached = review_thresholds(
+        base, proba, pred, oof.y, options
     )
-    c.review_confidence = max(conf, b.review_confidence)
-    c.review_margin = max(margin, b.review_margin)
     adapted.held_out = _held_out(base, adapted, proba, oof)
     auto = adapted.review_bands(proba, pred) == "auto"
     return {
@@ -443,6 +442,17 @@ def _recalibrate(
             "fitted_alone": reached,
         },
     }
+
+
+def review_thresholds(
+    base: RoleClassifier, proba: np.ndarray, pred: np.ndarray, y: np.ndarray, options: AdaptOptions
+) -> tuple[float, float, dict[str, float]]:
+    """The adapted review band from the corrections' out-of-fold scores: fitted for
+    ``review_precision`` at ``review_z`` (:func:`.head.fit_review`), never looser than the
+    base's; returns (min_confidence, min_margin, what the fitted pair reached on these rows)."""
+    conf, margin, reached = fit_review(proba, pred, y, options.review_precision, z=options.review_z)
+    b = base.config
+    return max(conf, b.review_confidence), max(margin, b.review_margin), reached
 
 
 def _held_out(

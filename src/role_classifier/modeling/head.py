@@ -155,8 +155,8 @@ def wilson_lower(hits: np.ndarray, n: np.ndarray, z: float) -> np.ndarray:
         0.876
     """
     n = np.asarray(n, dtype=float)
-    p = np.asarray(hits, dtype=float) / np.maximum(n, 1)
     m = np.maximum(n, 1)
+    p = np.asarray(hits, dtype=float) / m
     centre = p + z * z / (2 * m)
     spread = z * np.sqrt(p * (1 - p) / m + z * z / (4 * m * m))
     return np.where(n > 0, (centre - spread) / (1 + z * z / m), 0.0)
